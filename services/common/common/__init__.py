@@ -1,0 +1,1 @@
+"""Plumbing every Attune service shares: settings, logging, Postgres, events, storage, gRPC."""

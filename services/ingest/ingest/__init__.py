@@ -1,0 +1,1 @@
+"""The ingest service: subscriptions and keys, projects, dataset upload and validation."""

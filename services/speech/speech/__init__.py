@@ -1,0 +1,1 @@
+"""The speech domain shared by the services: audio, text normalisation (and, later, the engine)."""
