@@ -27,6 +27,11 @@ S3_ENDPOINT = os.environ.get("ATTUNE_TEST_S3_ENDPOINT", "127.0.0.1:8333")
 TEMPLATE = f"attune_template_{os.getpid()}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that restart the broker run last, so they never disturb the others."""
+    items.sort(key=lambda item: item.get_closest_marker("broker_restart") is not None)
+
+
 def dsn_for(database: str) -> str:
     return ADMIN_DSN.rsplit("/", 1)[0] + f"/{database}"
 
