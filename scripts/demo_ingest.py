@@ -16,9 +16,9 @@ import sys
 from collections.abc import AsyncIterator
 
 import grpc
+
 from attune.ingest.v1 import ingest_pb2 as pb
 from attune.ingest.v1 import ingest_pb2_grpc
-
 from speech.corpora import LIBRIVOX, read_sphinx_transcription, write_acoustic_zip
 
 CHUNK = 256 * 1024

@@ -76,7 +76,11 @@ async def broker_cleanup(amqp_namespace: str) -> AsyncIterator[None]:
     async with connection:
         channel = await connection.channel()
         management = await asyncio.create_subprocess_exec(
-            "rabbitmqctl", "-q", "list_queues", "name", stdout=asyncio.subprocess.PIPE,
+            "rabbitmqctl",
+            "-q",
+            "list_queues",
+            "name",
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
         )
         out, _ = await management.communicate()

@@ -12,8 +12,8 @@ import aio_pika
 import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
-from attune.events.v1 import events_pb2
 
+from attune.events.v1 import events_pb2
 from common import broker
 from common.consumer import Consumer, Delivery
 from common.events import make_event, unpack
@@ -59,7 +59,9 @@ class Recorder:
         self.seen.append(unpack(delivery.event, events_pb2.DatasetEvent).dataset_id)
 
 
-def consumer(pool: asyncpg.Pool, connection: AbstractRobustConnection, namespace: str, handler: Recorder, **kw: int) -> Consumer:
+def consumer(
+    pool: asyncpg.Pool, connection: AbstractRobustConnection, namespace: str, handler: Recorder, **kw: int
+) -> Consumer:
     return Consumer(
         name=f"{namespace}.test",
         pool=pool,
@@ -112,11 +114,11 @@ async def test_redelivered_event_is_handled_once(
         exchange = await broker.declare_events_exchange(channel, f"{amqp_namespace}.events")
         event = dataset_event("twice")
         for _ in range(2):  # e.g. the relay crashed between the broker's confirm and its delete
-            await exchange.publish(aio_pika.Message(event.SerializeToString(), message_id=event.event_id), "dataset.succeeded")
-        async with ingest_pool.acquire() as conn:
-            await eventually(
-                lambda: _async_count(conn, event.event_id), what="the event to be recorded as processed"
+            await exchange.publish(
+                aio_pika.Message(event.SerializeToString(), message_id=event.event_id), "dataset.succeeded"
             )
+        async with ingest_pool.acquire() as conn:
+            await eventually(lambda: _async_count(conn, event.event_id), what="the event to be recorded as processed")
         queue = await channel.declare_queue(f"{amqp_namespace}.test", passive=True)
         await eventually(lambda: _queue_empty(channel, queue.name), what="both copies to be acked")
         assert handler.seen == ["twice"]
@@ -140,7 +142,9 @@ async def test_failing_handler_retries_then_dead_letters(
 
         transient.fail_times = 10**6  # from now on the dependency stays down
         doomed = dataset_event("doomed")
-        await exchange.publish(aio_pika.Message(doomed.SerializeToString(), message_id=doomed.event_id), "dataset.succeeded")
+        await exchange.publish(
+            aio_pika.Message(doomed.SerializeToString(), message_id=doomed.event_id), "dataset.succeeded"
+        )
         dead = await channel.declare_queue(f"{amqp_namespace}.test.dead", passive=True)
 
         async def parked() -> bool:

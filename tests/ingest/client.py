@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from attune.ingest.v1 import ingest_pb2 as pb
-
 from tests.ingest.conftest import Client
 
 CHUNK = 1024 * 1024
@@ -30,7 +29,9 @@ async def wait_until_done(client: Client, dataset_id: str, timeout: float = 60) 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        dataset = await client.datasets.GetDataset(pb.GetDatasetRequest(dataset_id=dataset_id), metadata=client.metadata)
+        dataset = await client.datasets.GetDataset(
+            pb.GetDatasetRequest(dataset_id=dataset_id), metadata=client.metadata
+        )
         if dataset.status in (pb.SUCCEEDED, pb.FAILED):
             return dataset
         if loop.time() > deadline:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import asyncpg
 import grpc
 import pytest
-from attune.ingest.v1 import ingest_pb2_grpc
 
+from attune.ingest.v1 import ingest_pb2_grpc
 from ingest.__main__ import run
 from ingest.keys import create_subscription
 from ingest.settings import IngestSettings
@@ -54,7 +54,10 @@ async def _client(channel: grpc.aio.Channel, pool: asyncpg.Pool, name: str) -> C
     async with pool.acquire() as conn:
         subscription_id, key = await create_subscription(conn, name)
     return Client(
-        ingest_pb2_grpc.ProjectServiceStub(channel), ingest_pb2_grpc.DatasetServiceStub(channel), key, str(subscription_id)
+        ingest_pb2_grpc.ProjectServiceStub(channel),
+        ingest_pb2_grpc.DatasetServiceStub(channel),
+        key,
+        str(subscription_id),
     )
 
 

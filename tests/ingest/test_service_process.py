@@ -12,10 +12,10 @@ import sys
 
 import grpc
 import pytest
-from attune.ingest.v1 import ingest_pb2 as pb
-from attune.ingest.v1 import ingest_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from attune.ingest.v1 import ingest_pb2 as pb
+from attune.ingest.v1 import ingest_pb2_grpc
 from ingest.settings import IngestSettings
 
 pytestmark = pytest.mark.integration
@@ -56,12 +56,20 @@ async def wait_serving(address: str, timeout: float = 30) -> None:
             await asyncio.sleep(0.1)
 
 
-async def test_operator_journey_with_json_logs_and_graceful_stop(ingest_settings: IngestSettings, blobs: object) -> None:
+async def test_operator_journey_with_json_logs_and_graceful_stop(
+    ingest_settings: IngestSettings, blobs: object
+) -> None:
     env = service_env(ingest_settings, free_port())
-    migrate = subprocess.run([sys.executable, "-m", "ingest.migrate"], env=env, capture_output=True, text=True, timeout=60)
+    migrate = subprocess.run(
+        [sys.executable, "-m", "ingest.migrate"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert migrate.returncode == 0, migrate.stderr
     admin = subprocess.run(
-        [sys.executable, "-m", "ingest.admin", "create-subscription", "ops"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "ingest.admin", "create-subscription", "ops"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert admin.returncode == 0, admin.stderr
     key = json.loads(admin.stdout)["apiKey"]
@@ -78,7 +86,8 @@ async def test_operator_journey_with_json_logs_and_graceful_stop(ingest_settings
             )
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await projects.GetProject(
-                    pb.GetProjectRequest(project_id="not-an-id"), metadata=(("x-api-key", key), ("x-correlation-id", "corr-bad"))
+                    pb.GetProjectRequest(project_id="not-an-id"),
+                    metadata=(("x-api-key", key), ("x-correlation-id", "corr-bad")),
                 )
             assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         service.send_signal(signal.SIGTERM)

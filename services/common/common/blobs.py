@@ -112,9 +112,7 @@ class BlobStore:
 
         def remove() -> None:
             errors = list(
-                self._client.remove_objects(
-                    bucket_name=self.bucket, delete_object_list=[DeleteObject(k) for k in keys]
-                )
+                self._client.remove_objects(bucket_name=self.bucket, delete_object_list=[DeleteObject(k) for k in keys])
             )
             if errors:
                 raise RuntimeError(f"could not delete {len(errors)} objects under {prefix}: {errors[0]}")

@@ -17,9 +17,7 @@ async def connect(amqp_url: str) -> AbstractRobustConnection:
 
 
 async def declare_events_exchange(channel: AbstractChannel, name: str) -> AbstractExchange:
-    unrouted = await channel.declare_exchange(
-        f"{name}.unrouted", aio_pika.ExchangeType.FANOUT, durable=True
-    )
+    unrouted = await channel.declare_exchange(f"{name}.unrouted", aio_pika.ExchangeType.FANOUT, durable=True)
     parking = await channel.declare_queue(
         f"{name}.unrouted",
         durable=True,

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
-from attune.events.v1 import events_pb2
 from google.protobuf.message import DecodeError
 
+from attune.events.v1 import events_pb2
 from common.broker import declare_events_exchange
 from common.logs import CORRELATION_HEADER, correlation_scope
 
@@ -132,7 +132,8 @@ class Consumer:
                 log.error("undecodable message dead-lettered", extra={"message_id": message.message_id})
                 await message.reject(requeue=False)
                 return
-            previous = int(headers.get("x-delivery-count", 0) or 0)  # type: ignore[call-overload]
+            count = headers.get("x-delivery-count", 0)
+            previous = count if isinstance(count, int) else 0
             delivery = Delivery(event, previous, previous >= self._delivery_limit)
             try:
                 async with self._pool.acquire() as conn, conn.transaction():

@@ -42,15 +42,13 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        method: str = handler_call_details.method
         if handler is None or method.startswith(PUBLIC_PREFIXES):
             return handler
         return _wrap_handler(handler, functools.partial(self._call_scope, method))
 
     @contextlib.asynccontextmanager
-    async def _call_scope(
-        self, method: str, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> AsyncIterator[None]:
+    async def _call_scope(self, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[None]:
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         with correlation_scope(metadata.get(CORRELATION_HEADER)) as cid:
             context.set_trailing_metadata(((CORRELATION_HEADER, cid),))
@@ -100,7 +98,7 @@ def _wrap_handler(
 
         return call
 
-    kinds = {
+    kinds: dict[tuple[bool, bool], tuple[Callable[..., grpc.RpcMethodHandler], str, Callable[..., Any]]] = {
         (False, False): (grpc.unary_unary_rpc_method_handler, "unary_unary", unary_response),
         (True, False): (grpc.stream_unary_rpc_method_handler, "stream_unary", unary_response),
         (False, True): (grpc.unary_stream_rpc_method_handler, "unary_stream", stream_response),

@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
                 health_pb2.HealthCheckRequest(service=argv[1] if len(argv) == 2 else ""), timeout=3
             )
         except grpc.RpcError as exc:
-            print(f"unhealthy: {exc.code().name}", file=sys.stderr)  # type: ignore[attr-defined]
+            print(f"unhealthy: {exc.code().name}", file=sys.stderr)
             return 1
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
     print(status)

@@ -62,9 +62,7 @@ async def apply_migrations(conn: asyncpg.Connection, schema: str, package: str) 
             async with conn.transaction():
                 await conn.execute(f"SET LOCAL search_path TO {schema}")
                 await conn.execute(migration.sql)
-                await conn.execute(
-                    f"INSERT INTO {schema}.schema_migrations (version) VALUES ($1)", migration.version
-                )
+                await conn.execute(f"INSERT INTO {schema}.schema_migrations (version) VALUES ($1)", migration.version)
             log.info("applied migration", extra={"schema": schema, "version": migration.version})
             applied_now.append(migration.version)
     finally:

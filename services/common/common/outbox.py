@@ -10,8 +10,8 @@ import json
 import uuid
 
 import asyncpg
-from attune.events.v1 import events_pb2
 
+from attune.events.v1 import events_pb2
 from common.logs import CORRELATION_HEADER
 
 INSERT_EVENT = """

@@ -79,7 +79,9 @@ class OutboxRelay:
                 except (asyncio.CancelledError, KeyboardInterrupt):
                     raise
                 except Exception as exc:
-                    log.warning("outbox relay could not publish; retrying", extra={"error": repr(exc), "retry_in_s": backoff})
+                    log.warning(
+                        "outbox relay could not publish; retrying", extra={"error": repr(exc), "retry_in_s": backoff}
+                    )
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self._max_backoff)
                     continue
@@ -108,9 +110,7 @@ class OutboxRelay:
             rows = await conn.fetch(CLAIM_BATCH, self._batch_size)
             if not rows:
                 return 0
-            results = await asyncio.gather(
-                *(self._publish(exchange, row) for row in rows), return_exceptions=True
-            )
+            results = await asyncio.gather(*(self._publish(exchange, row) for row in rows), return_exceptions=True)
             done = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
             failed = [row["id"] for row, result in zip(rows, results, strict=True) if result is not None]
             await conn.execute(DELETE_PUBLISHED, done)

@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import Callable
 
 from attune.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-
 from common import broker
 from common.blobs import BlobStore
 from common.consumer import Consumer
@@ -39,7 +38,10 @@ async def run(
 ) -> None:
     async with contextlib.AsyncExitStack() as stack:
         pool = await create_pool(
-            settings.database_url.get_secret_value(), SCHEMA, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+            settings.database_url.get_secret_value(),
+            SCHEMA,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
         )
         stack.push_async_callback(pool.close)
         connection = await broker.connect(settings.amqp_url.get_secret_value())
@@ -51,7 +53,9 @@ async def run(
         relay = OutboxRelay(pool, connection, schema=SCHEMA, exchange_name=settings.events_exchange)
         await relay.start()
         stack.push_async_callback(relay.stop)
-        job = DatasetValidationJob(pool, blobs, DatasetProcessor(blobs, upload_concurrency=settings.upload_concurrency), spool)
+        job = DatasetValidationJob(
+            pool, blobs, DatasetProcessor(blobs, upload_concurrency=settings.upload_concurrency), spool
+        )
         queue = settings.queue_name(SERVICE, QUEUE_PURPOSE)
         consumer = Consumer(
             name=queue,

@@ -34,7 +34,11 @@ async def run(args: argparse.Namespace) -> int:
             if not await repo.subscription_exists(conn, subscription_id):
                 print(f"no subscription {subscription_id}", file=sys.stderr)
                 return 1
-            print(json.dumps({"subscriptionId": str(subscription_id), "apiKey": await keys.add_key(conn, subscription_id)}))
+            print(
+                json.dumps(
+                    {"subscriptionId": str(subscription_id), "apiKey": await keys.add_key(conn, subscription_id)}
+                )
+            )
         elif args.command == "revoke-key":
             if not await repo.revoke_key(conn, args.key_id):
                 print(f"no active key {args.key_id}", file=sys.stderr)

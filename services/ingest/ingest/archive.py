@@ -62,9 +62,7 @@ def check_archive(path: str, *, max_uncompressed_bytes: int = MAX_UNCOMPRESSED_B
             continue
         total += info.file_size
         if total > max_uncompressed_bytes:
-            raise InvalidArgument(
-                f"the archive expands to more than {max_uncompressed_bytes} bytes; that is the limit"
-            )
+            raise InvalidArgument(f"the archive expands to more than {max_uncompressed_bytes} bytes; that is the limit")
         if info.file_size >= RATIO_MIN_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
             raise InvalidArgument(
                 f"archive entry {info.filename!r} has a suspicious compression ratio "

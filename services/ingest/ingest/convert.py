@@ -6,10 +6,10 @@ import json
 import uuid
 
 import asyncpg
-from attune.ingest.v1 import ingest_pb2 as pb
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from attune.ingest.v1 import ingest_pb2 as pb
 from common.errors import InvalidArgument
 
 KIND_NAMES = {

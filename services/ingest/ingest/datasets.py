@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from google.protobuf.empty_pb2 import Empty
+
 from attune.events.v1 import events_pb2
 from attune.ingest.v1 import ingest_pb2 as pb
 from attune.ingest.v1 import ingest_pb2_grpc
-from google.protobuf.empty_pb2 import Empty
-
 from common.blobs import BlobStore
 from common.errors import InvalidArgument, NotFound
 from common.events import make_event
@@ -82,9 +82,7 @@ class DatasetServicer(ingest_pb2_grpc.DatasetServiceServicer):
         path = self._spool.path_for(dataset_id)
         staged = False
         try:
-            size = await uploads.receive(
-                request_iterator, path, uploads.size_limit(kind, self._settings), kind
-            )
+            size = await uploads.receive(request_iterator, path, uploads.size_limit(kind, self._settings), kind)
             await uploads.preflight(kind, path, size)
             # The staged copy makes the accepted upload durable: any replica can validate it
             # even if this one dies before it does.
@@ -106,7 +104,9 @@ class DatasetServicer(ingest_pb2_grpc.DatasetServiceServicer):
                 )
                 await enqueue(
                     conn,
-                    make_event("dataset.created", dataset_event(row), source=SERVICE, subscription_id=str(subscription)),
+                    make_event(
+                        "dataset.created", dataset_event(row), source=SERVICE, subscription_id=str(subscription)
+                    ),
                 )
         except BaseException:
             self._spool.discard(dataset_id)

@@ -15,8 +15,8 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-from attune.events.v1 import events_pb2
 
+from attune.events.v1 import events_pb2
 from common.blobs import BlobStore
 from common.consumer import Delivery
 from common.events import make_event, unpack
@@ -65,7 +65,9 @@ class DatasetValidationJob:
         event_type = "dataset.succeeded" if outcome.status == "Succeeded" else "dataset.failed"
         await enqueue(
             conn,
-            make_event(event_type, dataset_event(finished), source=SERVICE, subscription_id=str(row["subscription_id"])),
+            make_event(
+                event_type, dataset_event(finished), source=SERVICE, subscription_id=str(row["subscription_id"])
+            ),
         )
         upload_key = row["upload_key"]
 
@@ -77,7 +79,12 @@ class DatasetValidationJob:
         delivery.after_commit.append(clean_up)
         log.info(
             "dataset validated",
-            extra={"dataset_id": str(dataset_id), "status": outcome.status, "accepted": outcome.accepted, "rejected": outcome.rejected},
+            extra={
+                "dataset_id": str(dataset_id),
+                "status": outcome.status,
+                "accepted": outcome.accepted,
+                "rejected": outcome.rejected,
+            },
         )
 
     async def _run(self, dataset_id: uuid.UUID, kind: str, upload_key: str | None) -> Processed:
@@ -110,7 +117,11 @@ class DatasetValidationJob:
         report = processed.report
         if report.accepted == 0:
             return repo.Outcome(
-                "Failed", 0, report.rejected, 0, "NoAcceptedItems",
+                "Failed",
+                0,
+                report.rejected,
+                0,
+                "NoAcceptedItems",
                 f"none of the {report.rejected} items was accepted; the dataset report says why",
             )
         return repo.Outcome("Succeeded", report.accepted, report.rejected, processed.duration_ms)

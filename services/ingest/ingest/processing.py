@@ -18,17 +18,16 @@ import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import BinaryIO
-
-from speech.audio import InvalidAudio, WavInfo, inspect_wav
-from speech.normalize import VERSION as NORMALIZATION_VERSION
-from speech.normalize import normalize
+from typing import IO
 
 from common.blobs import BlobStore
 from ingest import texts
 from ingest.archive import check_archive
 from ingest.report import Report
 from ingest.repository import StoredFile, StoredUtterance
+from speech.audio import InvalidAudio, WavInfo, inspect_wav
+from speech.normalize import VERSION as NORMALIZATION_VERSION
+from speech.normalize import normalize
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class Processed:
 class HashingReader:
     """Passes reads through, hashing and counting the bytes (for streaming uploads)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
         self.sha256 = hashlib.sha256()
         self.size = 0
@@ -121,8 +120,13 @@ class DatasetProcessor:
                     reader = HashingReader(raw)
                     await self._blobs.put_stream(key, reader, content_type="audio/wav")  # type: ignore[arg-type]
                 file = StoredFile(
-                    id=uuid.uuid4(), name=name, kind="Audio", object_key=key, size_bytes=reader.size,
-                    sha256=reader.sha256.hexdigest(), duration_ms=round(info.duration_seconds * 1000),
+                    id=uuid.uuid4(),
+                    name=name,
+                    kind="Audio",
+                    object_key=key,
+                    size_bytes=reader.size,
+                    sha256=reader.sha256.hexdigest(),
+                    duration_ms=round(info.duration_seconds * 1000),
                     sample_rate_hz=info.sample_rate,
                 )
                 result.files.append(file)
@@ -162,7 +166,9 @@ class DatasetProcessor:
         body = report.to_json(str(dataset_id), kind)
         key = f"{dataset_prefix(dataset_id)}report.json"
         await self._blobs.put_stream(key, io.BytesIO(body), len(body), content_type="application/json")
-        return StoredFile(uuid.uuid4(), "report.json", "DatasetReport", key, len(body), hashlib.sha256(body).hexdigest())
+        return StoredFile(
+            uuid.uuid4(), "report.json", "DatasetReport", key, len(body), hashlib.sha256(body).hexdigest()
+        )
 
 
 def _audio_problem(archive: zipfile.ZipFile, name: str, size: int) -> WavInfo | str:
@@ -200,9 +206,7 @@ def _read_transcripts(archive: zipfile.ZipFile, report: Report) -> dict[str, str
     return transcripts
 
 
-def _filter_text(
-    source: str, item: str, out: BinaryIO, report: Report, problem: Callable[[str], str | None]
-) -> str:
+def _filter_text(source: str, item: str, out: IO[bytes], report: Report, problem: Callable[[str], str | None]) -> str:
     sha256 = hashlib.sha256()
     with open(source, "rb") as stream:
         for text in texts.checked_lines(stream, item, report, problem):

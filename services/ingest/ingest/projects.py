@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import grpc
+from google.protobuf.empty_pb2 import Empty
+
 from attune.events.v1 import events_pb2
 from attune.ingest.v1 import ingest_pb2 as pb
 from attune.ingest.v1 import ingest_pb2_grpc
-from google.protobuf.empty_pb2 import Empty
-
 from common.auth import subscription_id
 from common.errors import FailedPrecondition, InvalidArgument, NotFound
 from common.events import make_event
@@ -22,7 +22,7 @@ from ingest import convert
 from ingest import repository as repo
 from ingest.settings import SERVICE
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 _LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?-[A-Z]{2}$")
 MAX_CUSTOM_PROPERTIES = 10
 

@@ -44,7 +44,7 @@ class Report:
     @property
     def entries(self) -> list[Entry]:
         """Rejected items first: they are what a user opens the report for."""
-        return [*self.rejected_entries, *self.accepted_entries]
+        return [*self.rejected_entries, *sorted(self.accepted_entries, key=lambda e: (e.item, e.line))]
 
     def to_json(self, dataset_id: str, kind: str) -> bytes:
         return json.dumps(
@@ -55,8 +55,7 @@ class Report:
                 "rejectedCount": self.rejected,
                 "truncated": self.truncated,
                 "entries": [
-                    {"item": e.item, "line": e.line, "accepted": e.accepted, "reason": e.reason}
-                    for e in self.entries
+                    {"item": e.item, "line": e.line, "accepted": e.accepted, "reason": e.reason} for e in self.entries
                 ],
             },
             ensure_ascii=False,

@@ -71,12 +71,19 @@ async def insert_project(
     custom_properties: dict[str, str],
 ) -> asyncpg.Record:
     return await conn.fetchrow(
-        INSERT_PROJECT, uuid.uuid4(), subscription_id, display_name, description, locale,
+        INSERT_PROJECT,
+        uuid.uuid4(),
+        subscription_id,
+        display_name,
+        description,
+        locale,
         json.dumps(custom_properties),
     )
 
 
-async def get_project(conn: asyncpg.Connection, project_id: uuid.UUID, subscription_id: uuid.UUID) -> asyncpg.Record | None:
+async def get_project(
+    conn: asyncpg.Connection, project_id: uuid.UUID, subscription_id: uuid.UUID
+) -> asyncpg.Record | None:
     return await conn.fetchrow(SELECT_PROJECT, project_id, subscription_id)
 
 
@@ -148,12 +155,23 @@ async def insert_dataset(
     custom_properties: dict[str, str],
 ) -> asyncpg.Record:
     return await conn.fetchrow(
-        INSERT_DATASET, dataset_id, subscription_id, project_id, display_name, description, locale, kind,
-        upload_key, upload_size_bytes, json.dumps(custom_properties),
+        INSERT_DATASET,
+        dataset_id,
+        subscription_id,
+        project_id,
+        display_name,
+        description,
+        locale,
+        kind,
+        upload_key,
+        upload_size_bytes,
+        json.dumps(custom_properties),
     )
 
 
-async def get_dataset(conn: asyncpg.Connection, dataset_id: uuid.UUID, subscription_id: uuid.UUID) -> asyncpg.Record | None:
+async def get_dataset(
+    conn: asyncpg.Connection, dataset_id: uuid.UUID, subscription_id: uuid.UUID
+) -> asyncpg.Record | None:
     return await conn.fetchrow(SELECT_DATASET, dataset_id, subscription_id)
 
 
@@ -188,8 +206,14 @@ class Outcome:
 
 async def finish_dataset(conn: asyncpg.Connection, dataset_id: uuid.UUID, outcome: Outcome) -> asyncpg.Record:
     return await conn.fetchrow(
-        FINISH_DATASET, dataset_id, outcome.status, outcome.accepted, outcome.rejected, outcome.duration_ms,
-        outcome.error_code, outcome.error_message,
+        FINISH_DATASET,
+        dataset_id,
+        outcome.status,
+        outcome.accepted,
+        outcome.rejected,
+        outcome.duration_ms,
+        outcome.error_code,
+        outcome.error_message,
     )
 
 
@@ -209,7 +233,7 @@ SELECT {FILE_COLUMNS}, count(*) OVER () AS total FROM dataset_files WHERE datase
 ORDER BY kind, name LIMIT $2 OFFSET $3
 """
 SELECT_FILE = f"""
-SELECT f.{FILE_COLUMNS.replace(', ', ', f.')} FROM dataset_files f JOIN datasets d ON d.id = f.dataset_id
+SELECT f.{FILE_COLUMNS.replace(", ", ", f.")} FROM dataset_files f JOIN datasets d ON d.id = f.dataset_id
 WHERE f.id = $1 AND d.subscription_id = $2
 """
 SELECT_REPORT_FILE = f"SELECT {FILE_COLUMNS} FROM dataset_files WHERE dataset_id = $1 AND kind = 'DatasetReport'"
@@ -248,7 +272,10 @@ class StoredUtterance:
 async def insert_files(conn: asyncpg.Connection, dataset_id: uuid.UUID, files: Iterable[StoredFile]) -> None:
     await conn.executemany(
         INSERT_FILES,
-        [(f.id, dataset_id, f.name, f.kind, f.object_key, f.size_bytes, f.sha256, f.duration_ms, f.sample_rate_hz) for f in files],
+        [
+            (f.id, dataset_id, f.name, f.kind, f.object_key, f.size_bytes, f.sha256, f.duration_ms, f.sample_rate_hz)
+            for f in files
+        ],
     )
 
 
@@ -273,5 +300,7 @@ async def get_report_file(conn: asyncpg.Connection, dataset_id: uuid.UUID) -> as
     return await conn.fetchrow(SELECT_REPORT_FILE, dataset_id)
 
 
-async def list_utterances(conn: asyncpg.Connection, dataset_id: uuid.UUID, limit: int, offset: int) -> list[asyncpg.Record]:
+async def list_utterances(
+    conn: asyncpg.Connection, dataset_id: uuid.UUID, limit: int, offset: int
+) -> list[asyncpg.Record]:
     return await conn.fetch(LIST_UTTERANCES, dataset_id, limit, offset)

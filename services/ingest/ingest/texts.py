@@ -18,7 +18,7 @@ def decoded_lines(stream: BinaryIO, item: str, report: Report) -> Iterator[tuple
     """(line number, text) of each line that is valid UTF-8 and not blank; the rest are reported."""
     for number, raw in enumerate(stream, start=1):
         if number == 1 and raw.startswith(_BOM):
-            raw = raw[len(_BOM):]
+            raw = raw[len(_BOM) :]
         try:
             text = raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as exc:
@@ -44,9 +44,7 @@ def pronunciation_line_problem(text: str) -> str | None:
     return None
 
 
-def checked_lines(
-    stream: BinaryIO, item: str, report: Report, problem: Callable[[str], str | None]
-) -> Iterable[str]:
+def checked_lines(stream: BinaryIO, item: str, report: Report, problem: Callable[[str], str | None]) -> Iterable[str]:
     """The accepted lines; every line is counted in `report`."""
     for number, text in decoded_lines(stream, item, report):
         reason = problem(text)

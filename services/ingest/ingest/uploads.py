@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 
 from attune.ingest.v1 import ingest_pb2 as pb
-
 from common.errors import InvalidArgument, ResourceExhausted
 from ingest.archive import check_archive
 from ingest.processing import TRANSCRIPT_NAME
@@ -53,19 +52,21 @@ class LocalSpool:
             os.unlink(self.path_for(dataset_id))
 
 
-async def receive(
-    chunks: AsyncIterator[pb.UploadDatasetRequest], path: Path, limit: int, kind: str
-) -> int:
+async def receive(chunks: AsyncIterator[pb.UploadDatasetRequest], path: Path, limit: int, kind: str) -> int:
     """Writes the stream's chunks to `path`; returns the byte count. Raises past `limit`."""
     size = 0
-    with open(path, "wb") as spool:
+    # Disk writes go through a thread: a slow disk must not stall every other call.
+    spool = await asyncio.to_thread(open, path, "wb")
+    try:
         async for message in chunks:
             if message.HasField("metadata"):
                 raise InvalidArgument("metadata may only come in the first message of an upload")
             size += len(message.chunk)
             if size > limit:
                 raise ResourceExhausted(f"a {kind} upload may be at most {limit} bytes; this one is larger")
-            spool.write(message.chunk)
+            await asyncio.to_thread(spool.write, message.chunk)
+    finally:
+        await asyncio.to_thread(spool.close)
     return size
 
 

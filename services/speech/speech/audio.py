@@ -100,5 +100,7 @@ def _checked(fmt: tuple[int, int, int, int], data_offset: int, data_bytes: int, 
         raise InvalidAudio("zero length: the file holds no audio samples")
     available = total_size - data_offset
     if data_bytes > available:
-        raise InvalidAudio(f"truncated audio: the header declares {data_bytes} bytes of samples, the file holds {available}")
+        raise InvalidAudio(
+            f"truncated audio: the header declares {data_bytes} bytes of samples, the file holds {available}"
+        )
     return WavInfo(rate, channels, bits, data_offset, data_bytes)
