@@ -75,20 +75,19 @@ async def broker_cleanup(amqp_namespace: str) -> AsyncIterator[None]:
     connection = await aio_pika.connect(AMQP_URL)
     async with connection:
         channel = await connection.channel()
-        management = await asyncio.create_subprocess_exec(
-            "rabbitmqctl",
-            "-q",
-            "list_queues",
-            "name",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        out, _ = await management.communicate()
-        for name in out.decode().split():
-            if name.startswith(amqp_namespace):
-                await channel.queue_delete(name)
-        for suffix in ("events", "events.unrouted"):
-            await channel.exchange_delete(f"{amqp_namespace}.{suffix}")
+        for name in await _broker_names("list_queues", amqp_namespace):
+            await channel.queue_delete(name)
+        for name in await _broker_names("list_exchanges", amqp_namespace):
+            await channel.exchange_delete(name)
+
+
+async def _broker_names(listing: str, prefix: str) -> list[str]:
+    """Names of the broker's queues or exchanges that start with `prefix`."""
+    process = await asyncio.create_subprocess_exec(
+        "rabbitmqctl", "-q", listing, "name", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    out, _ = await process.communicate()
+    return [name for name in out.decode().split() if name.startswith(prefix)]
 
 
 @pytest.fixture(scope="session")
