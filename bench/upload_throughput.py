@@ -57,8 +57,8 @@ from common.blobs import PART_SIZE, BlobStore
 from common.migrations import apply_migrations
 from ingest.keys import create_subscription
 from ingest.settings import SCHEMA, IngestSettings
+from speech.corpora import LIBRIVOX, read_sphinx_transcription
 
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 REPORT = Path(__file__).resolve().parent / "results" / "upload_throughput.md"
 ADMIN_DSN = os.environ.get("ATTUNE_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -94,17 +94,12 @@ class Corpus:
 
 def load_recordings(folder: Path) -> list[Recording]:
     """The set's recordings with their transcripts (from its sphinx-style `transcription`)."""
-    transcripts: dict[str, str] = {}
-    for line in (folder / "transcription").read_text().splitlines():
-        text, _, file_id = line.strip().removeprefix("<s> ").rpartition(" </s> ")
-        if file_id:
-            transcripts[file_id.strip("()")] = text
     recordings = []
-    for file_id, text in sorted(transcripts.items()):
-        with wave.open(str(folder / f"{file_id}.wav")) as recording:
+    for name, text in sorted(read_sphinx_transcription(folder / "transcription").items()):
+        with wave.open(str(folder / name)) as recording:
             shape = (recording.getnchannels(), recording.getsampwidth(), recording.getframerate())
             if shape != (1, 2, SAMPLE_RATE):
-                raise ValueError(f"{file_id}.wav is not 16 kHz mono 16-bit: {shape}")
+                raise ValueError(f"{name} is not 16 kHz mono 16-bit: {shape}")
             recordings.append(Recording(recording.readframes(recording.getnframes()), text))
     return recordings
 

@@ -19,7 +19,9 @@ async def upload_stream(
         yield pb.UploadDatasetRequest(chunk=content[start : start + chunk])
 
 
-async def upload(client: Client, project_id: str, kind: int, content: bytes, name: str = "test data") -> pb.Dataset:
+async def upload(
+    client: Client, project_id: str, kind: pb.DatasetKind.ValueType, content: bytes, name: str = "test data"
+) -> pb.Dataset:
     metadata = pb.DatasetMetadata(project_id=project_id, display_name=name, kind=kind)
     return await client.datasets.UploadDataset(upload_stream(metadata, content), metadata=client.metadata)
 
@@ -42,3 +44,29 @@ async def wait_until_done(client: Client, dataset_id: str, timeout: float = 60) 
 async def new_project(client: Client, name: str = "pharmacy calls") -> pb.Project:
     request = pb.CreateProjectRequest(display_name=name, description="phone orders", locale="en-US")
     return await client.projects.CreateProject(request, metadata=client.metadata)
+
+
+async def dataset_files(client: Client, dataset_id: str) -> list[pb.DatasetFile]:
+    reply = await client.datasets.ListDatasetFiles(
+        pb.ListDatasetFilesRequest(dataset_id=dataset_id, page_size=100), metadata=client.metadata
+    )
+    return list(reply.files)
+
+
+async def utterances(client: Client, dataset_id: str) -> list[pb.Utterance]:
+    reply = await client.datasets.ListUtterances(
+        pb.ListUtterancesRequest(dataset_id=dataset_id, page_size=100), metadata=client.metadata
+    )
+    return list(reply.utterances)
+
+
+async def dataset_report(client: Client, dataset_id: str) -> pb.DatasetReport:
+    return await client.datasets.GetDatasetReport(
+        pb.GetDatasetReportRequest(dataset_id=dataset_id), metadata=client.metadata
+    )
+
+
+async def read_file(client: Client, file_id: str) -> bytes:
+    """The stored file's bytes, as the ReadFile stream delivers them."""
+    call = client.datasets.ReadFile(pb.ReadFileRequest(file_id=file_id), metadata=client.metadata)
+    return b"".join([chunk.data async for chunk in call])

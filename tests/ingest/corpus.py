@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 import io
-import re
 import struct
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
-_TRANSCRIPTION_LINE = re.compile(r"^<s> (.*) </s> \((.+)\)$")
+from speech.corpora import LIBRIVOX, read_sphinx_transcription, write_acoustic_zip
 
 
 def librivox_transcripts() -> dict[str, str]:
     """file name -> transcript, from the set's sphinx-style transcription file."""
-    transcripts = {}
-    for line in (LIBRIVOX / "transcription").read_text().splitlines():
-        match = _TRANSCRIPTION_LINE.match(line.strip())
-        if match:
-            transcripts[f"{match.group(2)}.wav"] = match.group(1)
-    return transcripts
+    return read_sphinx_transcription(LIBRIVOX / "transcription")
+
+
+def librivox_files() -> dict[str, bytes]:
+    """file name -> WAV bytes of every transcribed librivox recording."""
+    return {name: (LIBRIVOX / name).read_bytes() for name in sorted(librivox_transcripts())}
 
 
 def librivox_acoustic_zip() -> bytes:
     buffer = io.BytesIO()
-    transcripts = librivox_transcripts()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(transcripts):
-            archive.write(LIBRIVOX / name, name)
-        archive.writestr("trans.txt", "".join(f"{n}\t{t}\n" for n, t in sorted(transcripts.items())))
+    write_acoustic_zip(LIBRIVOX, librivox_transcripts(), buffer)
     return buffer.getvalue()
 
 
@@ -77,3 +70,13 @@ def zip_declaring_size(declared: int) -> bytes:
     # Uncompressed size sits 24 bytes into a central directory header.
     data[central + 24 : central + 28] = struct.pack("<I", declared)
     return bytes(data)
+
+
+def zip_with_entries(count: int) -> bytes:
+    """A zip of `count` one-byte entries, stored (fast to build however many there are)."""
+    return zip_bytes({f"clip-{i:05d}.wav": b"x" for i in range(count)}, zipfile.ZIP_STORED)
+
+
+def zip_bomb(size: int) -> bytes:
+    """A zip holding `size` zero bytes, deflated to about a thousandth of that."""
+    return zip_bytes({"silence.wav": bytes(size)})

@@ -54,6 +54,8 @@ class OutboxRelay:
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._task: asyncio.Task[None] | None = None
+        # Publish rounds that failed in a row (0 when the broker is reachable); for health and tests.
+        self.consecutive_failures = 0
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self._schema}")
@@ -76,9 +78,11 @@ class OutboxRelay:
                 try:
                     published = await self.publish_pending()
                     backoff = 0.2
+                    self.consecutive_failures = 0
                 except (asyncio.CancelledError, KeyboardInterrupt):
                     raise
                 except Exception as exc:
+                    self.consecutive_failures += 1
                     log.warning(
                         "outbox relay could not publish; retrying", extra={"error": repr(exc), "retry_in_s": backoff}
                     )

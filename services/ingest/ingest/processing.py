@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import IO
+from typing import IO, NamedTuple
 
 from common.blobs import BlobStore
 from ingest import texts
@@ -33,6 +33,13 @@ log = logging.getLogger(__name__)
 
 TRANSCRIPT_NAME = "trans.txt"
 Progress = Callable[[int], Awaitable[None]]
+
+
+class Transcript(NamedTuple):
+    """A `trans.txt` line's transcript, and its line number for the report."""
+
+    line: int
+    text: str
 
 
 @dataclass
@@ -80,7 +87,7 @@ class DatasetProcessor:
         entries = await asyncio.to_thread(check_archive, source)
         result = Processed()
         with zipfile.ZipFile(source) as archive:
-            transcripts: dict[str, str] = {}
+            transcripts: dict[str, Transcript] = {}
             if acoustic:
                 transcripts = await asyncio.to_thread(_read_transcripts, archive, result.report)
             candidates: list[tuple[str, WavInfo]] = []
@@ -96,7 +103,9 @@ class DatasetProcessor:
                 else:
                     result.report.reject(entry.name, reason)
             for name in sorted(set(transcripts) - {e.name for e in entries}):
-                result.report.reject(TRANSCRIPT_NAME, f"names {name}, which is not in the archive")
+                result.report.reject(
+                    TRANSCRIPT_NAME, f"names {name}, which is not in the archive", transcripts[name].line
+                )
             await self._store_audio(dataset_id, archive, candidates, transcripts, result, progress)
         return result
 
@@ -105,7 +114,7 @@ class DatasetProcessor:
         dataset_id: uuid.UUID,
         archive: zipfile.ZipFile,
         candidates: list[tuple[str, WavInfo]],
-        transcripts: dict[str, str],
+        transcripts: dict[str, Transcript],
         result: Processed,
         progress: Progress,
     ) -> None:
@@ -133,7 +142,7 @@ class DatasetProcessor:
                 result.report.accept(name)
                 result.duration_ms += file.duration_ms or 0
                 if name in transcripts:
-                    text = transcripts[name]
+                    text = transcripts[name].text
                     result.utterances.append(StoredUtterance(file.id, text, normalize(text), NORMALIZATION_VERSION))
                 done += 1
                 await progress(5 + 90 * done // len(candidates))
@@ -181,13 +190,13 @@ def _audio_problem(archive: zipfile.ZipFile, name: str, size: int) -> WavInfo | 
             return str(exc)
 
 
-def _read_transcripts(archive: zipfile.ZipFile, report: Report) -> dict[str, str]:
+def _read_transcripts(archive: zipfile.ZipFile, report: Report) -> dict[str, Transcript]:
     """file name -> transcript from the archive's trans.txt, relative to the archive root."""
     candidates = [n for n in archive.namelist() if PurePosixPath(n).name == TRANSCRIPT_NAME]
     if not candidates:
         return {}
     folder = PurePosixPath(candidates[0]).parent
-    transcripts: dict[str, str] = {}
+    transcripts: dict[str, Transcript] = {}
     with archive.open(candidates[0]) as stream:
         for number, text in texts.decoded_lines(stream, TRANSCRIPT_NAME, report):  # type: ignore[arg-type]
             name, tab, transcript = text.partition("\t")
@@ -202,7 +211,7 @@ def _read_transcripts(archive: zipfile.ZipFile, report: Report) -> dict[str, str
             if path in transcripts:
                 report.reject(TRANSCRIPT_NAME, f"a second transcript for {name}", number)
                 continue
-            transcripts[path] = transcript.strip()
+            transcripts[path] = Transcript(number, transcript.strip())
     return transcripts
 
 
