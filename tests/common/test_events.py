@@ -17,6 +17,7 @@ from attune.events.v1 import events_pb2
 from common import broker
 from common.consumer import Consumer, Delivery
 from common.events import make_event, unpack
+from common.logs import correlation_id, correlation_scope
 from common.outbox import enqueue
 from common.relay import OutboxRelay
 from tests.conftest import AMQP_URL
@@ -49,6 +50,8 @@ def dataset_event(dataset_id: str) -> events_pb2.Event:
 class Recorder:
     def __init__(self, fail_times: int = 0) -> None:
         self.seen: list[str] = []
+        # The correlation id in effect while each event was handled.
+        self.correlations: list[str] = []
         self.fail_times = fail_times
         self.attempts = 0
 
@@ -57,6 +60,7 @@ class Recorder:
         if self.attempts <= self.fail_times:
             raise RuntimeError("dependency down")
         self.seen.append(unpack(delivery.event, events_pb2.DatasetEvent).dataset_id)
+        self.correlations.append(correlation_id())
 
 
 def consumer(
@@ -88,8 +92,9 @@ async def test_committed_event_is_published_once_and_outbox_emptied(
     relay = OutboxRelay(ingest_pool, connection, schema=SCHEMA, exchange_name=f"{amqp_namespace}.events")
     await relay.start()
     try:
-        async with ingest_pool.acquire() as conn, conn.transaction():
-            await enqueue(conn, dataset_event("d-1"))
+        with correlation_scope("request-7"):  # as if inside the gRPC call that caused the event
+            async with ingest_pool.acquire() as conn, conn.transaction():
+                await enqueue(conn, dataset_event("d-1"))
         # A rolled-back transaction publishes nothing.
         with pytest.raises(RuntimeError):
             async with ingest_pool.acquire() as conn, conn.transaction():
@@ -98,6 +103,8 @@ async def test_committed_event_is_published_once_and_outbox_emptied(
         await eventually(lambda: handler.seen == ["d-1"], what="delivery")
         await eventually(lambda: _async_rows_empty(ingest_pool), what="outbox to drain")
         assert handler.seen == ["d-1"]
+        # The request's correlation id travelled in the message headers to the consumer.
+        assert handler.correlations == ["request-7"]
     finally:
         await relay.stop()
         await events.stop()
