@@ -16,7 +16,7 @@ from attune.events.v1 import events_pb2
 from attune.ingest.v1 import ingest_pb2 as pb
 from attune.ingest.v1 import ingest_pb2_grpc
 from common.blobs import BlobStore
-from common.errors import InvalidArgument, NotFound
+from common.errors import FailedPrecondition, InvalidArgument, NotFound
 from common.events import make_event
 from common.outbox import enqueue
 from common.paging import next_page_token, page_window
@@ -148,7 +148,10 @@ class DatasetServicer(ingest_pb2_grpc.DatasetServiceServicer):
         row = await self._dataset(request.dataset_id)
         subscription = current_subscription()
         async with self._pool.acquire() as conn, conn.transaction():
-            await repo.delete_dataset(conn, row["id"], subscription)
+            if not await repo.delete_finished_dataset(conn, row["id"], subscription):
+                raise FailedPrecondition(
+                    f"dataset {row['id']} is still being validated (status {row['status']}); delete it once it finished"
+                )
             await enqueue(
                 conn,
                 make_event("dataset.deleted", dataset_event(row), source=SERVICE, subscription_id=str(subscription)),

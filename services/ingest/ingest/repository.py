@@ -137,7 +137,10 @@ UPDATE datasets SET status = $2, accepted_count = $3, rejected_count = $4, total
     error_code = $6, error_message = $7, progress_percent = 100, upload_key = NULL, last_action_at = now()
 WHERE id = $1 RETURNING {DATASET_COLUMNS}
 """
-DELETE_DATASET = "DELETE FROM datasets WHERE id = $1 AND subscription_id = $2"
+# Only finished datasets: a running validation job would otherwise keep writing objects.
+DELETE_FINISHED_DATASET = """
+DELETE FROM datasets WHERE id = $1 AND subscription_id = $2 AND status IN ('Succeeded', 'Failed')
+"""
 
 
 async def insert_dataset(
@@ -217,8 +220,8 @@ async def finish_dataset(conn: asyncpg.Connection, dataset_id: uuid.UUID, outcom
     )
 
 
-async def delete_dataset(conn: asyncpg.Connection, dataset_id: uuid.UUID, subscription_id: uuid.UUID) -> bool:
-    return (await conn.execute(DELETE_DATASET, dataset_id, subscription_id)) == "DELETE 1"
+async def delete_finished_dataset(conn: asyncpg.Connection, dataset_id: uuid.UUID, subscription_id: uuid.UUID) -> bool:
+    return (await conn.execute(DELETE_FINISHED_DATASET, dataset_id, subscription_id)) == "DELETE 1"
 
 
 # -- files and utterances ---------------------------------------------------------------------
