@@ -13,6 +13,7 @@ import sys
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from attune.ingest.v1 import ingest_pb2 as pb
 from attune.ingest.v1 import ingest_pb2_grpc
@@ -56,6 +57,12 @@ async def wait_serving(address: str, timeout: float = 30) -> None:
             await asyncio.sleep(0.1)
 
 
+async def listed_services(channel: grpc.aio.Channel) -> set[str]:
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    return {service.name async for reply in replies for service in reply.list_services_response.service}
+
+
 async def test_operator_journey_with_json_logs_and_graceful_stop(
     ingest_settings: IngestSettings, blobs: object
 ) -> None:
@@ -79,6 +86,10 @@ async def test_operator_journey_with_json_logs_and_graceful_stop(
     try:
         await wait_serving(address)
         async with grpc.aio.insecure_channel(address) as channel:
+            # Tooling (grpcurl and the like) discovers the API by reflection, without a key.
+            assert {"attune.ingest.v1.ProjectService", "attune.ingest.v1.DatasetService"} <= await listed_services(
+                channel
+            )
             projects = ingest_pb2_grpc.ProjectServiceStub(channel)
             metadata = (("x-api-key", key), ("x-correlation-id", "corr-e2e-42"))
             project = await projects.CreateProject(
