@@ -6,6 +6,8 @@ A service subclasses `ServiceSettings` and sets its own `env_prefix`, e.g.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +33,8 @@ class ServiceSettings(BaseSettings):
     # How long in-flight calls may take to finish after SIGTERM.
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
+    # Pins "now" for lifecycle rules (deprecation dates); unset means the real time.
+    now: datetime | None = None
 
     @property
     def events_exchange(self) -> str:

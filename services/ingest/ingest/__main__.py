@@ -15,6 +15,7 @@ from common.grpc_server import build_server, serve
 from common.logs import configure_logging
 from common.relay import OutboxRelay
 from ingest.datasets import DatasetServicer
+from ingest.identity import IdentityServicer
 from ingest.jobs import BINDINGS, QUEUE_PURPOSE, DatasetValidationJob
 from ingest.keys import DatabaseKeyResolver
 from ingest.processing import DatasetProcessor
@@ -25,6 +26,7 @@ from ingest.uploads import LocalSpool
 SERVICE_NAMES = (
     ingest_pb2.DESCRIPTOR.services_by_name["ProjectService"].full_name,
     ingest_pb2.DESCRIPTOR.services_by_name["DatasetService"].full_name,
+    ingest_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,
 )
 # Uploads stream in chunks; one message must hold a chunk, not a whole dataset.
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -72,6 +74,7 @@ async def run(
 
         server, health = build_server(DatabaseKeyResolver(pool), max_message_bytes=MAX_MESSAGE_BYTES)
         ingest_pb2_grpc.add_ProjectServiceServicer_to_server(ProjectServicer(pool), server)
+        ingest_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(), server)
         ingest_pb2_grpc.add_DatasetServiceServicer_to_server(DatasetServicer(pool, blobs, spool, settings), server)
         # Stops first on the way out (exit stack order is reversed): no new calls, then
         # consumers, relay, broker connection and pool close.

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import asyncpg
-from google.protobuf.duration_pb2 import Duration
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from attune.ingest.v1 import ingest_pb2 as pb
-from common.errors import InvalidArgument
+from common.wire import duration_ms, timestamp
 
 KIND_NAMES = {
     pb.AUDIO_FILES: "AudioFiles",
@@ -28,27 +25,6 @@ FILE_KINDS = {
 }
 
 
-def parse_id(value: str, field: str) -> uuid.UUID:
-    if not value:
-        raise InvalidArgument(f"{field} is required")
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidArgument(f"{field} {value!r} is not a valid id") from None
-
-
-def _timestamp(value: object) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)  # type: ignore[arg-type]
-    return stamp
-
-
-def _duration_ms(ms: int | None) -> Duration:
-    duration = Duration()
-    duration.FromMilliseconds(ms or 0)
-    return duration
-
-
 def _properties(value: str | dict[str, str]) -> dict[str, str]:
     return json.loads(value) if isinstance(value, str) else dict(value)
 
@@ -59,8 +35,8 @@ def project(row: asyncpg.Record) -> pb.Project:
         display_name=row["display_name"],
         description=row["description"],
         locale=row["locale"],
-        create_time=_timestamp(row["created_at"]),
-        update_time=_timestamp(row["updated_at"]),
+        create_time=timestamp(row["created_at"]),
+        update_time=timestamp(row["updated_at"]),
         custom_properties=_properties(row["custom_properties"]),
     )
 
@@ -74,11 +50,11 @@ def dataset(row: asyncpg.Record) -> pb.Dataset:
         locale=row["locale"],
         kind=KINDS[row["kind"]],
         status=STATUSES[row["status"]],
-        create_time=_timestamp(row["created_at"]),
-        last_action_time=_timestamp(row["last_action_at"]),
+        create_time=timestamp(row["created_at"]),
+        last_action_time=timestamp(row["last_action_at"]),
         accepted_count=row["accepted_count"],
         rejected_count=row["rejected_count"],
-        total_duration=_duration_ms(row["total_duration_ms"]),
+        total_duration=duration_ms(row["total_duration_ms"]),
         upload_size_bytes=row["upload_size_bytes"],
         progress_percent=row["progress_percent"],
         custom_properties=_properties(row["custom_properties"]),
@@ -98,10 +74,10 @@ def dataset_file(row: asyncpg.Record) -> pb.DatasetFile:
         size_bytes=row["size_bytes"],
         sha256=row["sha256"],
         sample_rate_hz=row["sample_rate_hz"] or 0,
-        create_time=_timestamp(row["created_at"]),
+        create_time=timestamp(row["created_at"]),
     )
     if row["duration_ms"] is not None:
-        message.duration.CopyFrom(_duration_ms(row["duration_ms"]))
+        message.duration.CopyFrom(duration_ms(row["duration_ms"]))
     return message
 
 
@@ -112,5 +88,5 @@ def utterance(row: asyncpg.Record) -> pb.Utterance:
         transcript=row["transcript"],
         normalized_transcript=row["normalized_transcript"],
         normalization_version=row["normalization_version"],
-        duration=_duration_ms(row["duration_ms"]),
+        duration=duration_ms(row["duration_ms"]),
     )

@@ -20,6 +20,7 @@ from common.errors import FailedPrecondition, InvalidArgument, NotFound
 from common.events import make_event
 from common.outbox import enqueue
 from common.paging import next_page_token, page_window
+from common.wire import parse_id
 from ingest import convert, uploads
 from ingest import repository as repo
 from ingest.processing import dataset_prefix
@@ -70,7 +71,7 @@ class DatasetServicer(ingest_pb2_grpc.DatasetServiceServicer):
         if not meta.display_name.strip():
             raise InvalidArgument("display_name is required")
         properties = check_custom_properties(dict(meta.custom_properties))
-        project_id = convert.parse_id(meta.project_id, "project_id")
+        project_id = parse_id(meta.project_id, "project_id")
         async with self._pool.acquire() as conn:
             project = await repo.get_project(conn, project_id, subscription)
         if project is None:
@@ -119,7 +120,7 @@ class DatasetServicer(ingest_pb2_grpc.DatasetServiceServicer):
         return convert.dataset(row)
 
     async def _dataset(self, dataset_id_text: str) -> asyncpg.Record:
-        dataset_id = convert.parse_id(dataset_id_text, "dataset_id")
+        dataset_id = parse_id(dataset_id_text, "dataset_id")
         async with self._pool.acquire() as conn:
             row = await repo.get_dataset(conn, dataset_id, current_subscription())
         if row is None:
@@ -130,7 +131,7 @@ class DatasetServicer(ingest_pb2_grpc.DatasetServiceServicer):
         return convert.dataset(await self._dataset(request.dataset_id))
 
     async def ListDatasets(self, request: pb.ListDatasetsRequest, context: Context) -> pb.ListDatasetsResponse:
-        project_id = convert.parse_id(request.project_id, "project_id")
+        project_id = parse_id(request.project_id, "project_id")
         limit, offset = page_window(request.page_size, request.page_token)
         subscription = current_subscription()
         async with self._pool.acquire() as conn:
@@ -206,7 +207,7 @@ class DatasetServicer(ingest_pb2_grpc.DatasetServiceServicer):
         )
 
     async def _file(self, file_id_text: str) -> asyncpg.Record:
-        file_id = convert.parse_id(file_id_text, "file_id")
+        file_id = parse_id(file_id_text, "file_id")
         async with self._pool.acquire() as conn:
             row = await repo.get_file(conn, file_id, current_subscription())
         if row is None:

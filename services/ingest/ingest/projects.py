@@ -18,6 +18,7 @@ from common.errors import FailedPrecondition, InvalidArgument, NotFound
 from common.events import make_event
 from common.outbox import enqueue
 from common.paging import next_page_token, page_window
+from common.wire import parse_id
 from ingest import convert
 from ingest import repository as repo
 from ingest.settings import SERVICE
@@ -65,7 +66,7 @@ class ProjectServicer(ingest_pb2_grpc.ProjectServiceServicer):
         return convert.project(row)
 
     async def GetProject(self, request: pb.GetProjectRequest, context: Context) -> pb.Project:
-        project_id = convert.parse_id(request.project_id, "project_id")
+        project_id = parse_id(request.project_id, "project_id")
         async with self._pool.acquire() as conn:
             row = await repo.get_project(conn, project_id, current_subscription())
         if row is None:
@@ -84,7 +85,7 @@ class ProjectServicer(ingest_pb2_grpc.ProjectServiceServicer):
         )
 
     async def UpdateProject(self, request: pb.UpdateProjectRequest, context: Context) -> pb.Project:
-        project_id = convert.parse_id(request.project_id, "project_id")
+        project_id = parse_id(request.project_id, "project_id")
         display_name = request.display_name.strip() if request.HasField("display_name") else None
         if display_name == "":
             raise InvalidArgument("display_name must not be empty")
@@ -99,7 +100,7 @@ class ProjectServicer(ingest_pb2_grpc.ProjectServiceServicer):
         return convert.project(row)
 
     async def DeleteProject(self, request: pb.DeleteProjectRequest, context: Context) -> Empty:
-        project_id = convert.parse_id(request.project_id, "project_id")
+        project_id = parse_id(request.project_id, "project_id")
         subscription = current_subscription()
         async with self._pool.acquire() as conn, conn.transaction():
             row = await repo.get_project(conn, project_id, subscription)

@@ -272,6 +272,84 @@ class ProjectService:
             _registered_method=True)
 
 
+class IdentityServiceStub:
+    """Lets other services authenticate a caller's key without reading ingest's tables: they
+    forward the key and learn the subscription it belongs to (UNAUTHENTICATED otherwise).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.WhoAmI = channel.unary_unary(
+                '/attune.ingest.v1.IdentityService/WhoAmI',
+                request_serializer=attune_dot_ingest_dot_v1_dot_ingest__pb2.WhoAmIRequest.SerializeToString,
+                response_deserializer=attune_dot_ingest_dot_v1_dot_ingest__pb2.Identity.FromString,
+                _registered_method=True)
+
+
+class IdentityServiceServicer:
+    """Lets other services authenticate a caller's key without reading ingest's tables: they
+    forward the key and learn the subscription it belongs to (UNAUTHENTICATED otherwise).
+    """
+
+    def WhoAmI(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_IdentityServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'WhoAmI': grpc.unary_unary_rpc_method_handler(
+                    servicer.WhoAmI,
+                    request_deserializer=attune_dot_ingest_dot_v1_dot_ingest__pb2.WhoAmIRequest.FromString,
+                    response_serializer=attune_dot_ingest_dot_v1_dot_ingest__pb2.Identity.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'attune.ingest.v1.IdentityService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('attune.ingest.v1.IdentityService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class IdentityService:
+    """Lets other services authenticate a caller's key without reading ingest's tables: they
+    forward the key and learn the subscription it belongs to (UNAUTHENTICATED otherwise).
+    """
+
+    @staticmethod
+    def WhoAmI(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/attune.ingest.v1.IdentityService/WhoAmI',
+            attune_dot_ingest_dot_v1_dot_ingest__pb2.WhoAmIRequest.SerializeToString,
+            attune_dot_ingest_dot_v1_dot_ingest__pb2.Identity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
 class DatasetServiceStub:
     """Missing associated documentation comment in .proto file."""
 

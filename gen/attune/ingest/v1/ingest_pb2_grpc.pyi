@@ -96,6 +96,40 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
 
 def add_ProjectServiceServicer_to_server(servicer: ProjectServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
+class IdentityServiceStub:
+    """Lets other services authenticate a caller's key without reading ingest's tables: they
+    forward the key and learn the subscription it belongs to (UNAUTHENTICATED otherwise).
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> IdentityServiceAsyncStub: ...
+    WhoAmI: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.WhoAmIRequest, _ingest_pb2.Identity]
+
+@_typing.type_check_only
+class IdentityServiceAsyncStub(IdentityServiceStub):
+    """Lets other services authenticate a caller's key without reading ingest's tables: they
+    forward the key and learn the subscription it belongs to (UNAUTHENTICATED otherwise).
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    WhoAmI: _aio.UnaryUnaryMultiCallable[_ingest_pb2.WhoAmIRequest, _ingest_pb2.Identity]  # type: ignore[assignment]
+
+class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Lets other services authenticate a caller's key without reading ingest's tables: they
+    forward the key and learn the subscription it belongs to (UNAUTHENTICATED otherwise).
+    """
+
+    @_abc_1.abstractmethod
+    def WhoAmI(
+        self,
+        request: _ingest_pb2.WhoAmIRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.Identity, _abc.Awaitable[_ingest_pb2.Identity]]: ...
+
+def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
 class DatasetServiceStub:
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...

@@ -1,0 +1,44 @@
+"""Authenticating keys in services that do not own them: ask ingest's IdentityService.
+
+A resolved key is cached briefly (by its hash, never in clear) so a busy endpoint does not
+call ingest on every request; a revoked key stops working within `ttl_seconds`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import grpc
+
+from attune.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from common.auth import API_KEY_HEADER
+from common.errors import Unavailable
+
+
+class RemoteKeyResolver:
+    def __init__(self, channel: grpc.aio.Channel, *, ttl_seconds: float = 30.0, max_entries: int = 10_000) -> None:
+        self._stub = ingest_pb2_grpc.IdentityServiceStub(channel)
+        self._ttl = ttl_seconds
+        self._max_entries = max_entries
+        self._cache: dict[str, tuple[float, str | None]] = {}
+
+    async def resolve(self, plaintext_key: str) -> str | None:
+        digest = hashlib.sha256(plaintext_key.encode()).hexdigest()
+        cached = self._cache.get(digest)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            identity = await self._stub.WhoAmI(
+                ingest_pb2.WhoAmIRequest(), metadata=((API_KEY_HEADER, plaintext_key),), timeout=5
+            )
+            subscription: str | None = identity.subscription_id
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.UNAUTHENTICATED:
+                raise Unavailable(f"cannot check the API key: ingest answered {exc.code().name}") from None
+            subscription = None
+        if len(self._cache) >= self._max_entries:
+            self._cache.clear()
+        self._cache[digest] = (now + self._ttl, subscription)
+        return subscription
