@@ -20,8 +20,6 @@ from common.errors import Unauthenticated
 API_KEY_HEADER = "x-api-key"
 _KEY = re.compile(r"^atn_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 
-_subscription: contextvars.ContextVar[str | None] = contextvars.ContextVar("subscription", default=None)
-
 
 @dataclass(frozen=True)
 class IssuedKey:
@@ -64,17 +62,36 @@ def key_from_metadata(metadata: dict[str, str]) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value else None
 
 
-def set_subscription(subscription_id: str | None) -> contextvars.Token[str | None]:
-    return _subscription.set(subscription_id)
+@dataclass(frozen=True)
+class Caller:
+    subscription_id: str
+    # Kept for the call's lifetime only, to act for the caller towards other services.
+    key: str
 
 
-def reset_subscription(token: contextvars.Token[str | None]) -> None:
-    _subscription.reset(token)
+_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("caller", default=None)
+
+
+def set_caller(caller: Caller | None) -> contextvars.Token[Caller | None]:
+    return _caller.set(caller)
+
+
+def reset_caller(token: contextvars.Token[Caller | None]) -> None:
+    _caller.reset(token)
+
+
+def _current() -> Caller:
+    caller = _caller.get()
+    if caller is None:
+        raise Unauthenticated("no API key was presented")
+    return caller
 
 
 def subscription_id() -> str:
     """The calling key's subscription; every authenticated call has one."""
-    value = _subscription.get()
-    if value is None:
-        raise Unauthenticated("no API key was presented")
-    return value
+    return _current().subscription_id
+
+
+def caller_key() -> str:
+    """The calling key, to forward when this service calls another on the caller's behalf."""
+    return _current().key

@@ -20,7 +20,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from common.auth import KeyResolver, key_from_metadata, reset_subscription, set_subscription
+from common.auth import Caller, KeyResolver, key_from_metadata, reset_caller, set_caller
 from common.errors import AttuneError, Unauthenticated
 from common.logs import CORRELATION_HEADER, correlation_scope
 
@@ -53,11 +53,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         with correlation_scope(metadata.get(CORRELATION_HEADER)) as cid:
             context.set_trailing_metadata(((CORRELATION_HEADER, cid),))
             try:
-                token = set_subscription(await self._authenticate(metadata))
+                token = set_caller(await self._authenticate(metadata))
                 try:
                     yield
                 finally:
-                    reset_subscription(token)
+                    reset_caller(token)
             except AttuneError as exc:
                 log.info("call refused", extra={"method": method, "code": exc.code.name, "reason": exc.message})
                 await context.abort(exc.code, exc.message)
@@ -67,7 +67,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 log.exception("call failed", extra={"method": method})
                 await context.abort(grpc.StatusCode.INTERNAL, f"internal error (correlation id {cid})")
 
-    async def _authenticate(self, metadata: dict[str, str]) -> str | None:
+    async def _authenticate(self, metadata: dict[str, str]) -> Caller | None:
         if self._resolver is None:
             return None
         key = key_from_metadata(metadata)
@@ -76,7 +76,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         subscription = await self._resolver.resolve(key)
         if subscription is None:
             raise Unauthenticated("invalid API key")
-        return subscription
+        return Caller(subscription, key)
 
 
 def _wrap_handler(

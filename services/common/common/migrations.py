@@ -16,6 +16,9 @@ from importlib.resources.abc import Traversable
 
 import asyncpg
 
+from common.logs import configure_logging
+from common.settings import ServiceSettings
+
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -68,3 +71,15 @@ async def apply_migrations(conn: asyncpg.Connection, schema: str, package: str) 
     finally:
         await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock_key)
     return applied_now
+
+
+async def run_migrations(settings: ServiceSettings, *, service: str, schema: str, package: str) -> list[str]:
+    """The body of every `python -m <service>.migrate`: connect, migrate, log, close."""
+    configure_logging(f"{service}-migrate", settings.log_level)
+    conn = await asyncpg.connect(settings.database_url.get_secret_value())
+    try:
+        applied = await apply_migrations(conn, schema, package)
+    finally:
+        await conn.close()
+    log.info("schema up to date", extra={"schema": schema, "applied": applied})
+    return applied

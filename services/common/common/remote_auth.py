@@ -12,7 +12,8 @@ import time
 import grpc
 
 from attune.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-from common.auth import API_KEY_HEADER
+from common.auth import API_KEY_HEADER, caller_key
+from common.logs import CORRELATION_HEADER, correlation_id
 from common.errors import Unavailable
 
 
@@ -42,3 +43,9 @@ class RemoteKeyResolver:
             self._cache.clear()
         self._cache[digest] = (now + self._ttl, subscription)
         return subscription
+
+
+def on_behalf_of_caller() -> tuple[tuple[str, str], ...]:
+    """Metadata for a call to another service made for the current caller: their key, so
+    the other service applies the same subscription's rights, and the correlation id."""
+    return ((API_KEY_HEADER, caller_key()), (CORRELATION_HEADER, correlation_id()))
