@@ -13,8 +13,8 @@ import grpc
 
 from attune.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from common.auth import API_KEY_HEADER, caller_key
-from common.logs import CORRELATION_HEADER, correlation_id
 from common.errors import Unavailable
+from common.logs import CORRELATION_HEADER, correlation_id
 
 
 class RemoteKeyResolver:
