@@ -21,10 +21,15 @@ from common.migrations import apply_migrations
 from ingest.settings import SCHEMA as INGEST_SCHEMA
 from ingest.settings import IngestSettings
 
+# Service fixtures (servers running in the test's loop, clients with keys) for every test.
+pytest_plugins = ["tests.ingest.fixtures", "tests.trainer.fixtures", "tests.deployer.fixtures"]
+
 ADMIN_DSN = os.environ.get("ATTUNE_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("ATTUNE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 S3_ENDPOINT = os.environ.get("ATTUNE_TEST_S3_ENDPOINT", "127.0.0.1:8333")
 TEMPLATE = f"attune_template_{os.getpid()}"
+# Each owns a schema of the same name; every test database has them all.
+SERVICES = ("ingest", "trainer", "deployer")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,7 +48,8 @@ async def template_database() -> AsyncIterator[str]:
     await admin.execute(f'CREATE DATABASE "{TEMPLATE}"')
     conn = await asyncpg.connect(dsn_for(TEMPLATE))
     try:
-        await apply_migrations(conn, INGEST_SCHEMA, "ingest")
+        for service in SERVICES:
+            await apply_migrations(conn, service, service)
     finally:
         await conn.close()
     yield TEMPLATE

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from attune.ingest.v1 import ingest_pb2 as pb
-from tests.ingest.conftest import Client
+from tests.ingest.fixtures import Client
 
 CHUNK = 1024 * 1024
 

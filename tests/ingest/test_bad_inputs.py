@@ -25,7 +25,6 @@ from tests.ingest.client import (
     utterances,
     wait_until_done,
 )
-from tests.ingest.conftest import Client
 from tests.ingest.corpus import (
     BAD_AUDIO,
     librivox_files,
@@ -36,6 +35,7 @@ from tests.ingest.corpus import (
     zip_declaring_size,
     zip_with_entries,
 )
+from tests.ingest.fixtures import Client
 
 pytestmark = pytest.mark.integration
 

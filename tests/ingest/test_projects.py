@@ -21,7 +21,7 @@ from tests.ingest.client import (
     upload_stream,
     wait_until_done,
 )
-from tests.ingest.conftest import Client
+from tests.ingest.fixtures import Client
 
 pytestmark = pytest.mark.integration
 

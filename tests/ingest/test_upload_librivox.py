@@ -11,8 +11,8 @@ import pytest
 from attune.ingest.v1 import ingest_pb2 as pb
 from common.blobs import BlobStore
 from tests.ingest.client import new_project, upload, wait_until_done
-from tests.ingest.conftest import Client
 from tests.ingest.corpus import LIBRIVOX, librivox_acoustic_zip, librivox_transcripts
+from tests.ingest.fixtures import Client
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,8 @@ from ingest.jobs import DatasetValidationJob
 from ingest.processing import DatasetProcessor
 from ingest.uploads import LocalSpool
 from tests.ingest.client import new_project, upload, wait_until_done
-from tests.ingest.conftest import Client
 from tests.ingest.corpus import librivox_acoustic_zip, librivox_transcripts
+from tests.ingest.fixtures import Client
 
 pytestmark = pytest.mark.integration
 

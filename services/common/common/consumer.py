@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import aio_pika
 import asyncpg
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from google.protobuf.message import DecodeError
 
 from attune.events.v1 import events_pb2
@@ -60,7 +60,11 @@ class Consumer:
         handler: Handler,
         prefetch: int = 4,
         delivery_limit: int = 5,
+        per_replica: bool = False,
     ) -> None:
+        """`per_replica` makes the queue this process's own (exclusive, gone when it stops),
+        for events every replica must hear, where a restarted replica rebuilds its state
+        from the database anyway; otherwise replicas share one durable work queue."""
         self._name = name
         self._pool = pool
         self._connection = connection
@@ -70,6 +74,7 @@ class Consumer:
         self._handler = handler
         self._prefetch = prefetch
         self._delivery_limit = delivery_limit
+        self._per_replica = per_replica
         self._channel: AbstractChannel | None = None
         self._consumer_tag: str | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -78,6 +83,17 @@ class Consumer:
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self._prefetch)
         exchange = await declare_events_exchange(channel, self._exchange_name)
+        queue = await (self._replica_queue(channel) if self._per_replica else self._work_queue(channel))
+        for key in self._binding_keys:
+            await queue.bind(exchange, key)
+        self._channel = channel
+        self._consumer_tag = await queue.consume(self._on_message)
+        log.info("consuming", extra={"queue": self._queue_name, "bindings": self._binding_keys})
+
+    async def _replica_queue(self, channel: AbstractChannel) -> AbstractQueue:
+        return await channel.declare_queue(self._queue_name, durable=False, exclusive=True, auto_delete=True)
+
+    async def _work_queue(self, channel: AbstractChannel) -> AbstractQueue:
         dead_letters = await channel.declare_exchange(
             f"{self._queue_name}.dlx", aio_pika.ExchangeType.FANOUT, durable=True
         )
@@ -85,7 +101,7 @@ class Consumer:
             f"{self._queue_name}.dead", durable=True, arguments={"x-queue-type": "quorum"}
         )
         await parked.bind(dead_letters)
-        queue = await channel.declare_queue(
+        return await channel.declare_queue(
             self._queue_name,
             durable=True,
             arguments={
@@ -94,11 +110,6 @@ class Consumer:
                 "x-dead-letter-exchange": dead_letters.name,
             },
         )
-        for key in self._binding_keys:
-            await queue.bind(exchange, key)
-        self._channel = channel
-        self._consumer_tag = await queue.consume(self._on_message)
-        log.info("consuming", extra={"queue": self._queue_name, "bindings": self._binding_keys})
 
     async def stop(self) -> None:
         """Stops taking messages, lets the ones in hand finish, closes the channel."""

@@ -43,3 +43,21 @@ class Unauthenticated(AttuneError):
 
 class Unavailable(AttuneError):
     code = grpc.StatusCode.UNAVAILABLE
+
+
+_PASSED_ON: dict[grpc.StatusCode, type[AttuneError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
+    grpc.StatusCode.NOT_FOUND: NotFound,
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
+    grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhausted,
+}
+
+
+def from_rpc_error(exc: grpc.aio.AioRpcError, service: str) -> AttuneError:
+    """What to tell our caller when a call to another service failed: its answer about the
+    caller's request passes on as is; anything else means that service is unavailable."""
+    passed_on = _PASSED_ON.get(exc.code())
+    if passed_on is not None:
+        return passed_on(exc.details() or exc.code().name)
+    return Unavailable(f"{service} is unavailable ({exc.code().name})")

@@ -6,6 +6,7 @@ checked before a byte of it is stored, and it names exactly what is wrong with a
 
 from __future__ import annotations
 
+import io
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -104,3 +105,22 @@ def _checked(fmt: tuple[int, int, int, int], data_offset: int, data_bytes: int, 
             f"truncated audio: the header declares {data_bytes} bytes of samples, the file holds {available}"
         )
     return WavInfo(rate, channels, bits, data_offset, data_bytes)
+
+
+@dataclass(frozen=True)
+class Pcm:
+    """The samples of a recording: 16-bit little-endian mono PCM at `sample_rate`."""
+
+    samples: bytes
+    sample_rate: int
+
+    @property
+    def duration_seconds(self) -> float:
+        return len(self.samples) / (2 * self.sample_rate)
+
+
+def read_pcm(data: bytes) -> Pcm:
+    """The samples of a whole WAV file held in memory; refuses what `inspect_wav` refuses."""
+    info = inspect_wav(io.BytesIO(data), len(data))
+    whole_samples = info.data_bytes - info.data_bytes % 2
+    return Pcm(data[info.data_offset : info.data_offset + whole_samples], info.sample_rate)

@@ -127,3 +127,28 @@ class ProjectEvent(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ProjectEvent: _TypeAlias = ProjectEvent  # noqa: Y015
+
+@_typing.final
+class EndpointEvent(_message.Message):
+    """Payload of `endpoint.created`, `endpoint.model_changed`, `endpoint.deleted`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENDPOINT_ID_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
+    endpoint_id: _builtins.str
+    model_id: _builtins.str
+    """The model the endpoint serves (or served, for `endpoint.deleted`)."""
+    def __init__(
+        self,
+        *,
+        endpoint_id: _builtins.str = ...,
+        model_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["endpoint_id", b"endpoint_id", "model_id", b"model_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EndpointEvent: _TypeAlias = EndpointEvent  # noqa: Y015

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from attune.ingest.v1 import ingest_pb2_grpc
 from ingest.__main__ import run
 from ingest.keys import create_subscription
 from ingest.settings import IngestSettings
+from tests.stack import running
 
 
 @dataclass
@@ -32,16 +32,8 @@ class Client:
 
 @pytest.fixture
 async def ingest_address(ingest_settings: IngestSettings) -> AsyncIterator[str]:
-    stop = asyncio.Event()
-    started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(run(ingest_settings, stop=stop, on_started=started.set_result))
-    done, _ = await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED, timeout=30)
-    if task in done:
-        task.result()  # re-raises why the server could not start
-    port = started.result()
-    yield f"127.0.0.1:{port}"
-    stop.set()
-    await asyncio.wait_for(task, 30)
+    async with running(run, ingest_settings) as address:
+        yield address
 
 
 @pytest.fixture

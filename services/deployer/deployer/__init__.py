@@ -1,0 +1,1 @@
+"""The deployer service: endpoints serving a model, recognition on them, model swaps."""

@@ -1,0 +1,119 @@
+"""`python -m deployer`: settings -> resources -> load every endpoint's model -> serve."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+
+import grpc
+
+from attune.deployer.v1 import deployer_pb2, deployer_pb2_grpc
+from common import broker
+from common.blobs import BlobStore
+from common.clock import Clock
+from common.consumer import Consumer
+from common.db import create_pool
+from common.grpc_server import build_server, serve
+from common.logs import configure_logging
+from common.relay import OutboxRelay
+from common.remote_auth import RemoteKeyResolver
+from deployer.clients import Models, Projects
+from deployer.endpoints import EndpointServicer
+from deployer.recognition import RecognitionServicer
+from deployer.serving import ModelHost, Router
+from deployer.settings import SCHEMA, SERVICE, DeployerSettings
+from deployer.sync import BINDINGS, QUEUE_PURPOSE, EndpointSync, load_all
+from speech.decoding import DecoderPool
+from speech.packages import ModelCache
+
+SERVICE_NAMES = (
+    deployer_pb2.DESCRIPTOR.services_by_name["EndpointService"].full_name,
+    deployer_pb2.DESCRIPTOR.services_by_name["RecognitionService"].full_name,
+)
+# A Recognize call carries a whole WAV (60 s of 16 kHz audio is under 2 MB).
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+async def run(
+    settings: DeployerSettings,
+    *,
+    stop: asyncio.Event | None = None,
+    on_started: Callable[[int], None] | None = None,
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        pool = await create_pool(
+            settings.database_url.get_secret_value(),
+            SCHEMA,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+        )
+        stack.push_async_callback(pool.close)
+        connection = await broker.connect(settings.amqp_url.get_secret_value())
+        stack.push_async_callback(connection.close)
+        blobs = BlobStore.from_settings(settings)
+
+        decoders = DecoderPool(processes=settings.decoder_processes or os.cpu_count() or 1)
+        await decoders.start()
+        stack.push_async_callback(decoders.close)
+        router = Router(ModelHost(decoders, ModelCache(blobs, settings.model_cache_dir)))
+        # Readiness means models loaded: nothing is served before every endpoint's model is.
+        await load_all(pool, router)
+
+        relay = OutboxRelay(pool, connection, schema=SCHEMA, exchange_name=settings.events_exchange)
+        await relay.start()
+        stack.push_async_callback(relay.stop)
+        queue = f"{settings.queue_name(SERVICE, QUEUE_PURPOSE)}.{settings.replica_id}"
+        consumer = Consumer(
+            name=queue,
+            pool=pool,
+            connection=connection,
+            exchange_name=settings.events_exchange,
+            queue_name=queue,
+            binding_keys=BINDINGS,
+            handler=EndpointSync(router).handle,
+            per_replica=True,
+        )
+        await consumer.start()
+        stack.push_async_callback(consumer.stop)
+
+        ingest = grpc.aio.insecure_channel(settings.ingest_address)
+        stack.push_async_callback(ingest.close)
+        trainer = grpc.aio.insecure_channel(settings.trainer_address)
+        stack.push_async_callback(trainer.close)
+        models = Models(trainer)
+        server, health = build_server(RemoteKeyResolver(ingest), max_message_bytes=MAX_MESSAGE_BYTES)
+        deployer_pb2_grpc.add_EndpointServiceServicer_to_server(
+            EndpointServicer(pool, router, Projects(ingest), models), server
+        )
+        deployer_pb2_grpc.add_RecognitionServiceServicer_to_server(
+            RecognitionServicer(
+                pool,
+                router,
+                models,
+                Clock(settings.now),
+                max_recognize_seconds=settings.max_recognize_seconds,
+                max_stream_seconds=settings.max_stream_seconds,
+            ),
+            server,
+        )
+        await serve(
+            server,
+            health,
+            address=f"{settings.grpc_host}:{settings.grpc_port}",
+            service_names=SERVICE_NAMES,
+            grace_seconds=settings.shutdown_grace_seconds,
+            stop=stop,
+            on_started=on_started,
+        )
+
+
+def main() -> None:
+    settings = DeployerSettings()
+    configure_logging(SERVICE, settings.log_level)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()
