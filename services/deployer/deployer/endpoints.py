@@ -53,14 +53,19 @@ class EndpointServicer(deployer_pb2_grpc.EndpointServiceServicer):
             raise NotFound(f"endpoint {endpoint_id} not found")
         return row
 
-    async def _try_serving(self, endpoint_id: uuid.UUID, model: repo.ServedModel) -> str | None:
-        """Loads `model` for the endpoint here; the reason it could not, or None."""
+    async def _try_loading(self, endpoint_id: uuid.UUID, model: repo.ServedModel) -> str | None:
+        """Loads and warms `model` here, beside what serves now; the reason it could not, or None."""
         try:
-            await self._router.install(Route(str(endpoint_id), subscription_id(), model))
+            await self._router.host.ensure_loaded(model)
         except Exception as exc:
             log.warning("model failed to load", extra={"endpoint_id": str(endpoint_id), "model_id": model.model_id})
             return f"model {model.model_id} could not be loaded: {exc}"
         return None
+
+    async def _switch(self, endpoint_id: uuid.UUID, model: repo.ServedModel, revision: int) -> None:
+        """Points this replica's route at `model`, after the change has committed (so events
+        that other changes cause never read an older model from the table than this one)."""
+        await self._router.install(Route(str(endpoint_id), subscription_id(), model, revision))
 
     async def CreateEndpoint(self, request: pb.CreateEndpointRequest, context: Context) -> pb.Endpoint:
         if not request.display_name.strip():
@@ -88,7 +93,7 @@ class EndpointServicer(deployer_pb2_grpc.EndpointServiceServicer):
                 custom_properties=dict(request.custom_properties),
             )
             change_id = await repo.insert_change(conn, endpoint_id, model.model_id)
-        failure = await self._try_serving(endpoint_id, model)
+        failure = await self._try_loading(endpoint_id, model)
         async with self._pool.acquire() as conn, conn.transaction():
             await repo.finish_change(conn, change_id, "Failed" if failure else "Succeeded", failure)
             await repo.set_status(conn, endpoint_id, "Failed" if failure else "Succeeded")
@@ -100,6 +105,8 @@ class EndpointServicer(deployer_pb2_grpc.EndpointServiceServicer):
                     subscription_id=str(subscription),
                 )
                 await enqueue(conn, event)
+        if not failure:
+            await self._switch(endpoint_id, model, revision=0)
         return convert.endpoint(await self._row(endpoint_id))
 
     async def GetEndpoint(self, request: pb.GetEndpointRequest, context: Context) -> pb.Endpoint:
@@ -140,12 +147,12 @@ class EndpointServicer(deployer_pb2_grpc.EndpointServiceServicer):
         async with self._pool.acquire() as conn, conn.transaction():
             await repo.upsert_served_model(conn, model)
             change_id = await repo.insert_change(conn, endpoint_id, model.model_id)
-        failure = await self._try_serving(endpoint_id, model)
+        failure = await self._try_loading(endpoint_id, model)
         async with self._pool.acquire() as conn, conn.transaction():
             await repo.finish_change(conn, change_id, "Failed" if failure else "Succeeded", failure)
             if failure:
                 return
-            await repo.set_model(conn, endpoint_id, model.model_id)
+            revision = await repo.set_model(conn, endpoint_id, model.model_id)
             event = make_event(
                 "endpoint.model_changed",
                 endpoint_event(str(endpoint_id), model.model_id),
@@ -153,6 +160,7 @@ class EndpointServicer(deployer_pb2_grpc.EndpointServiceServicer):
                 subscription_id=str(row["subscription_id"]),
             )
             await enqueue(conn, event)
+        await self._switch(endpoint_id, model, revision)
 
     async def DeleteEndpoint(self, request: pb.DeleteEndpointRequest, context: Context) -> Empty:
         endpoint_id = parse_id(request.endpoint_id, "endpoint_id")

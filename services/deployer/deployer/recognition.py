@@ -26,6 +26,7 @@ from deployer import repository as repo
 from deployer.clients import Models, served_model
 from deployer.endpoints import Context
 from deployer.serving import Route, Router
+from deployer.sync import route_of
 from speech import audio
 
 BYTES_PER_SECOND_16K = 32_000
@@ -59,7 +60,7 @@ class RecognitionServicer(deployer_pb2_grpc.RecognitionServiceServicer):
                 row = await repo.get_endpoint(conn, endpoint_id, uuid.UUID(subscription_id()))
             if row is None or row["status"] != "Succeeded":
                 raise NotFound(f"endpoint {endpoint_id} not found")
-            route = Route(str(endpoint_id), str(row["subscription_id"]), repo.served_model(row))
+            route = route_of(row)
             await self._router.install(route)
         if route.subscription_id != subscription_id():
             raise NotFound(f"endpoint {endpoint_id} not found")

@@ -29,6 +29,7 @@ ON CONFLICT (model_id) DO UPDATE SET package_key = EXCLUDED.package_key, package
 """
 
 ENDPOINT_COLUMNS = """e.id, e.subscription_id, e.project_id, e.display_name, e.description, e.locale, e.model_id,
+    e.revision,
     e.status, e.logging_enabled, e.custom_properties, e.created_at, e.last_action_at,
     c.model_id AS change_model_id, c.status AS change_status, c.error AS change_error,
     c.requested_at AS change_requested_at, c.finished_at AS change_finished_at,
@@ -57,7 +58,10 @@ UPDATE endpoints SET display_name = coalesce($2, display_name), description = co
 WHERE id = $1
 """
 SET_ENDPOINT_STATUS = "UPDATE endpoints SET status = $2, last_action_at = now() WHERE id = $1"
-SET_ENDPOINT_MODEL = "UPDATE endpoints SET model_id = $2, status = 'Succeeded', last_action_at = now() WHERE id = $1"
+SET_ENDPOINT_MODEL = """
+UPDATE endpoints SET model_id = $2, status = 'Succeeded', revision = revision + 1, last_action_at = now()
+WHERE id = $1 RETURNING revision
+"""
 DELETE_ENDPOINT = "DELETE FROM endpoints WHERE id = $1 AND subscription_id = $2"
 INSERT_CHANGE = "INSERT INTO model_changes (endpoint_id, model_id, status) VALUES ($1, $2, 'Running') RETURNING id"
 FINISH_CHANGE = "UPDATE model_changes SET status = $2, error = $3, finished_at = now() WHERE id = $1"
@@ -132,8 +136,9 @@ async def set_status(conn: asyncpg.Connection, endpoint_id: uuid.UUID, status: s
     await conn.execute(SET_ENDPOINT_STATUS, endpoint_id, status)
 
 
-async def set_model(conn: asyncpg.Connection, endpoint_id: uuid.UUID, model_id: str) -> None:
-    await conn.execute(SET_ENDPOINT_MODEL, endpoint_id, uuid.UUID(model_id))
+async def set_model(conn: asyncpg.Connection, endpoint_id: uuid.UUID, model_id: str) -> int:
+    """Points the endpoint at `model_id`; returns the endpoint's new revision."""
+    return int(await conn.fetchval(SET_ENDPOINT_MODEL, endpoint_id, uuid.UUID(model_id)))
 
 
 async def delete_endpoint(conn: asyncpg.Connection, endpoint_id: uuid.UUID, subscription_id: uuid.UUID) -> bool:

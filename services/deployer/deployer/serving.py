@@ -82,6 +82,8 @@ class Route:
     endpoint_id: str
     subscription_id: str
     model: ServedModel
+    # The endpoint's revision this route reflects (see `Router.install`).
+    revision: int
 
 
 class Router:
@@ -95,10 +97,16 @@ class Router:
         return self._routes.get(endpoint_id)
 
     async def install(self, route: Route) -> None:
-        """Serves `route.model` on the endpoint once it is loaded; raises if it cannot load."""
+        """Serves `route.model` on the endpoint once it is loaded; raises if it cannot load.
+
+        Changes can reach a replica in any order (its own call, and events from others): a
+        route older than the one in place is ignored, so the newest change always wins.
+        """
         lock = self._locks.setdefault(route.endpoint_id, asyncio.Lock())
         async with lock:
             current = self._routes.get(route.endpoint_id)
+            if current is not None and current.revision > route.revision:
+                return
             if current is not None and current.model.model_id == route.model.model_id:
                 self._routes[route.endpoint_id] = route
                 return

@@ -27,7 +27,7 @@ STARTUP_CONCURRENCY = 2
 
 
 def route_of(row: asyncpg.Record) -> Route:
-    return Route(str(row["id"]), str(row["subscription_id"]), repo.served_model(row))
+    return Route(str(row["id"]), str(row["subscription_id"]), repo.served_model(row), row["revision"])
 
 
 async def load_all(pool: asyncpg.Pool, router: Router) -> None:

@@ -16,6 +16,8 @@ CREATE TABLE endpoints (
     description       text NOT NULL DEFAULT '',
     locale            text NOT NULL,
     model_id          uuid NOT NULL REFERENCES served_models (model_id),
+    -- Counts model changes; replicas never let an older change replace a newer one.
+    revision          bigint NOT NULL DEFAULT 0,
     status            text NOT NULL CHECK (status IN ('NotStarted', 'Running', 'Succeeded', 'Failed')),
     logging_enabled   boolean NOT NULL DEFAULT false,
     custom_properties jsonb NOT NULL DEFAULT '{}'::jsonb,
