@@ -117,6 +117,14 @@ async def test_a_package_that_does_not_load_leaves_the_old_model_serving(
     reply = await recognize(deployer.recognition, alice, endpoint.id)
     assert reply.served_by.model_id == good and "young man" in reply.result.text
 
+    # An endpoint created on it never serves, and says why.
+    failed = await endpoint_on(deployer, alice, broken)
+    assert failed.status == pb.FAILED and "could not be loaded" in failed.last_model_change.error
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await recognize(deployer.recognition, alice, failed.id)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "could not be loaded" in (refused.value.details() or "")
+
 
 async def test_other_replicas_follow_a_swap_and_a_restarted_one_serves_the_current_model(
     deployer: Deployer, deployer_settings: DeployerSettings, models: trainer_pb2_grpc.ModelServiceStub,

@@ -19,7 +19,7 @@ from attune.deployer.v1 import deployer_pb2 as pb
 from attune.deployer.v1 import deployer_pb2_grpc
 from common.auth import subscription_id
 from common.clock import Clock
-from common.errors import InvalidArgument, NotFound, ResourceExhausted
+from common.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from common.wire import parse_id
 from deployer import convert
 from deployer import repository as repo
@@ -58,8 +58,11 @@ class RecognitionServicer(deployer_pb2_grpc.RecognitionServiceServicer):
         if route is None:
             async with self._pool.acquire() as conn:
                 row = await repo.get_endpoint(conn, endpoint_id, uuid.UUID(subscription_id()))
-            if row is None or row["status"] != "Succeeded":
+            if row is None:
                 raise NotFound(f"endpoint {endpoint_id} not found")
+            if row["status"] != "Succeeded":
+                reason = f": {row['change_error']}" if row["change_error"] else ""
+                raise FailedPrecondition(f"endpoint {endpoint_id} is {row['status']}{reason}")
             route = route_of(row)
             await self._router.install(route)
         if route.subscription_id != subscription_id():
