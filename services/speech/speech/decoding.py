@@ -27,27 +27,23 @@ import logging
 import multiprocessing
 import os
 import queue
-import signal
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from speech.engine import LoadedModel, ModelLoadError, Recognition, RecognitionStream, load_model
-from speech.packages import InvalidPackage, Manifest, read_manifest
-from speech.resample import StreamConverter, to_engine_rate
+from speech.decoder_process import READY, ModelSpec, worker_main
+from speech.engine import ModelLoadError, Recognition
+from speech.packages import InvalidPackage, read_manifest
 
 log = logging.getLogger(__name__)
 
 # Models a worker keeps loaded; beyond this the least recently used one is dropped (and
 # loaded again from its package if it is asked for later).
 MAX_MODELS_PER_WORKER = 3
-_READY = 0
 _RESTART_BACKOFF_SECONDS = 1.0
 
 
@@ -68,108 +64,11 @@ class PoolClosed(DecodeError):
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """What a worker needs to load a model: where the package is and its validated manifest."""
-
-    model_id: str
-    package_dir: str
-    manifest: Manifest
-
-
-@dataclass(frozen=True)
 class WorkerInfo:
     pid: int | None
     alive: bool
     busy: bool
     streams: int
-
-
-# ---------------------------------------------------------------- in the worker process
-
-
-class _WorkerState:
-    def __init__(self, max_models: int) -> None:
-        self._max_models = max_models
-        self._models: OrderedDict[str, tuple[ModelSpec, LoadedModel]] = OrderedDict()
-        self._streams: dict[int, tuple[RecognitionStream, StreamConverter]] = {}
-
-    def _model(self, spec: ModelSpec) -> LoadedModel:
-        entry = self._models.get(spec.model_id)
-        if entry is None or entry[0] != spec:
-            model = load_model(Path(spec.package_dir), spec.manifest)
-            self._models[spec.model_id] = entry = (spec, model)
-            while len(self._models) > self._max_models:
-                self._models.popitem(last=False)
-        self._models.move_to_end(spec.model_id)
-        return entry[1]
-
-    def load(self, spec: ModelSpec) -> float:
-        started = time.perf_counter()
-        self._model(spec)
-        return time.perf_counter() - started
-
-    def unload(self, model_id: str) -> None:
-        self._models.pop(model_id, None)
-
-    def recognize(self, spec: ModelSpec, pcm: bytes, sample_rate: int) -> Recognition:
-        return self._model(spec).recognize(to_engine_rate(pcm, sample_rate))
-
-    def stream_open(self, stream_id: int, spec: ModelSpec, sample_rate: int) -> None:
-        converter = StreamConverter(sample_rate)
-        self._streams[stream_id] = (self._model(spec).stream(), converter)
-
-    def _stream(self, stream_id: int) -> tuple[RecognitionStream, StreamConverter]:
-        try:
-            return self._streams[stream_id]
-        except KeyError:
-            raise RuntimeError(f"no open stream {stream_id} in this worker") from None
-
-    def stream_feed(self, stream_id: int, pcm: bytes) -> str:
-        stream, converter = self._stream(stream_id)
-        return stream.feed(converter.process(pcm))
-
-    def stream_finish(self, stream_id: int) -> Recognition:
-        stream, converter = self._stream(stream_id)
-        del self._streams[stream_id]
-        try:
-            stream.feed(converter.flush())
-            return stream.finish()
-        finally:
-            stream.close()
-
-    def stream_close(self, stream_id: int) -> None:
-        entry = self._streams.pop(stream_id, None)
-        if entry:
-            entry[0].close()
-
-
-def _error_kind(exc: BaseException) -> str:
-    if isinstance(exc, ModelLoadError | InvalidPackage):
-        return "load"
-    if isinstance(exc, ValueError):
-        return "input"
-    return "decode"
-
-
-def _worker_main(requests: Connection, replies: Connection, max_models: int) -> None:
-    """The worker's loop: one message at a time, in arrival order, until stop or EOF."""
-    # Ctrl-C reaches the whole process group; the parent decides when workers stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    state = _WorkerState(max_models)
-    replies.send((_READY, True, os.getpid()))
-    while True:
-        try:
-            operation, request_id, args = requests.recv()
-        except EOFError:
-            return
-        if operation == "stop":
-            return
-        try:
-            reply = (request_id, True, getattr(state, operation)(*args))
-        except Exception as exc:
-            reply = (request_id, False, (_error_kind(exc), f"{exc}" or type(exc).__name__))
-        if request_id is not None:
-            replies.send(reply)
 
 
 # ---------------------------------------------------------------- in the parent process
@@ -185,7 +84,7 @@ class _Worker:
         self._loop = loop
         self.index = index
         self.process: BaseProcess = context.Process(
-            target=_worker_main,
+            target=worker_main,
             args=(child_requests, child_replies, max_models),
             name=f"decoder-worker-{index}",
             daemon=True,
@@ -250,7 +149,7 @@ class _Worker:
 
     def _on_reply(self, reply: tuple[int, bool, Any]) -> None:
         request_id, ok, payload = reply
-        if request_id == _READY:
+        if request_id == READY:
             if not self.ready.done():
                 self.ready.set_result(payload)
             return
@@ -294,7 +193,7 @@ class DecoderPool:
         self._models: dict[str, ModelSpec] = {}
         self._jobs: asyncio.Queue[_Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._ids = itertools.count(_READY + 1)
+        self._ids = itertools.count(READY + 1)
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._replaced = asyncio.Condition()
