@@ -14,7 +14,7 @@ import pytest
 from attune.deployer.v1 import deployer_pb2 as pb
 from attune.trainer.v1 import trainer_pb2_grpc
 from speech.corpora import read_sphinx_transcription
-from speech.engine import load_model
+from speech.engines import load_model
 from speech.packages import bundled_base_package
 from tests.deployer.fixtures import Deployer
 from tests.deployer.helpers import at_8khz, base_model, endpoint_on, librivox_wav, pcm_of, stream_requests

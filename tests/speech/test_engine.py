@@ -17,7 +17,8 @@ import pytest
 
 from speech.audio import read_pcm
 from speech.corpora import LIBRIVOX, read_sphinx_transcription
-from speech.engine import ModelLoadError, Recognition, load_model, spoken_text, spoken_word
+from speech.engine import ModelLoadError, Recognition, spoken_text, spoken_word
+from speech.engines import load_model
 from speech.normalize import normalize
 from speech.packages import bundled_base_package, write_manifest
 from speech.pocketsphinx_engine import PocketSphinxModel

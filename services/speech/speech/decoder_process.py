@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from speech.engine import LoadedModel, ModelLoadError, Recognition, RecognitionStream, load_model
+from speech.engine import LoadedModel, ModelLoadError, Recognition, RecognitionStream
+from speech.engines import load_model
 from speech.packages import InvalidPackage, Manifest
 from speech.resample import StreamConverter, to_engine_rate
 

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
-
-from speech.packages import Manifest, read_manifest
 
 SAMPLE_RATE = 16000
 BYTES_PER_SECOND = 2 * SAMPLE_RATE
@@ -85,17 +82,3 @@ def recognition(words: list[Word], audio_seconds: float) -> Recognition:
 def check_pcm(pcm16k: bytes) -> None:
     if len(pcm16k) % 2:
         raise ValueError("PCM audio must be whole 16-bit samples (an even number of bytes)")
-
-
-def load_model(package_dir: Path, manifest: Manifest | None = None) -> LoadedModel:
-    """Loads a model package with the engine its manifest names.
-
-    `manifest` is the already validated manifest of `package_dir`, when the caller has it.
-    """
-    if manifest is None:
-        manifest = read_manifest(package_dir)
-    if manifest.engine == "pocketsphinx":
-        from speech.pocketsphinx_engine import PocketSphinxModel
-
-        return PocketSphinxModel.load(package_dir, manifest)
-    raise ModelLoadError(f"unknown engine {manifest.engine!r}")
