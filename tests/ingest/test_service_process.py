@@ -37,6 +37,8 @@ def service_env(settings: IngestSettings, port: int) -> dict[str, str]:
         "ATTUNE_INGEST_SPOOL_DIR": settings.spool_dir,
         "ATTUNE_INGEST_GRPC_HOST": "127.0.0.1",
         "ATTUNE_INGEST_GRPC_PORT": str(port),
+        # Long enough to watch health say NOT_SERVING before the server stops.
+        "ATTUNE_INGEST_SHUTDOWN_DRAIN_SECONDS": "3",
     }
 
 
@@ -55,6 +57,20 @@ async def wait_serving(address: str, timeout: float = 30) -> None:
             if loop.time() > deadline:
                 raise AssertionError("service never reported SERVING")
             await asyncio.sleep(0.1)
+
+
+async def health_after_sigterm(address: str, timeout: float = 10) -> int:
+    """The first health status other than SERVING that the server reports."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while loop.time() < deadline:
+            reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+            if reply.status != health_pb2.HealthCheckResponse.SERVING:
+                return int(reply.status)
+            await asyncio.sleep(0.05)
+    raise AssertionError("health never left SERVING after SIGTERM")
 
 
 async def listed_services(channel: grpc.aio.Channel) -> set[str]:
@@ -102,7 +118,9 @@ async def test_operator_journey_with_json_logs_and_graceful_stop(
                 )
             assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         service.send_signal(signal.SIGTERM)
-        _, stderr = service.communicate(timeout=30)
+        # Load balancers see NOT_SERVING first, while the server still answers.
+        assert await health_after_sigterm(address) == health_pb2.HealthCheckResponse.NOT_SERVING
+        _, stderr = await asyncio.to_thread(service.communicate, timeout=30)
     finally:
         if service.poll() is None:
             service.kill()

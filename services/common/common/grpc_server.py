@@ -134,6 +134,7 @@ async def serve(
     address: str,
     service_names: Sequence[str],
     grace_seconds: float,
+    drain_seconds: float = 0.0,
     stop: asyncio.Event | None = None,
     on_started: Callable[[int], None] | None = None,
 ) -> None:
@@ -155,8 +156,9 @@ async def serve(
     try:
         await stop.wait()
     finally:
-        log.info("shutting down", extra={"grace_s": grace_seconds})
+        log.info("shutting down", extra={"drain_s": drain_seconds, "grace_s": grace_seconds})
         await health_servicer.enter_graceful_shutdown()
+        await asyncio.sleep(drain_seconds)
         await server.stop(grace_seconds)
         for sig in signals:
             loop.remove_signal_handler(sig)

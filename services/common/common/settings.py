@@ -32,6 +32,9 @@ class ServiceSettings(BaseSettings):
     grpc_port: int = 50051
     # How long in-flight calls may take to finish after SIGTERM.
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    # After SIGTERM, how long to keep serving while health says NOT_SERVING, so load
+    # balancers stop routing here before new calls are refused.
+    shutdown_drain_seconds: float = Field(default=0.0, ge=0)
     log_level: str = "INFO"
     # Pins "now" for lifecycle rules (deprecation dates); unset means the real time.
     now: datetime | None = None

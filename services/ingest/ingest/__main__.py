@@ -84,6 +84,7 @@ async def run(
             address=f"{settings.grpc_host}:{settings.grpc_port}",
             service_names=SERVICE_NAMES,
             grace_seconds=settings.shutdown_grace_seconds,
+            drain_seconds=settings.shutdown_drain_seconds,
             stop=stop,
             on_started=on_started,
         )
