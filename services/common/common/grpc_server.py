@@ -120,6 +120,10 @@ def build_server(
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
+            # Clients reconnect now and then, so replicas added by an autoscaler get their
+            # share of long-lived connections; calls in flight get ample time to finish.
+            ("grpc.max_connection_age_ms", 5 * 60 * 1000),
+            ("grpc.max_connection_age_grace_ms", 15 * 60 * 1000),
         ],
     )
     health_servicer = health.aio.HealthServicer()
