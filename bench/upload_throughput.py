@@ -20,16 +20,12 @@ import argparse
 import array
 import asyncio
 import contextlib
-import io
 import itertools
 import json
 import os
-import platform
 import random
 import resource
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,11 +40,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aio_pika
 import asyncpg
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from minio import Minio
+import harness
 from pydantic import SecretStr
 
 from attune.ingest.v1 import ingest_pb2 as pb
@@ -60,7 +54,6 @@ from ingest.settings import SCHEMA, IngestSettings
 from speech.corpora import LIBRIVOX, read_sphinx_transcription
 
 REPORT = Path(__file__).resolve().parent / "results" / "upload_throughput.md"
-ADMIN_DSN = os.environ.get("ATTUNE_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 MB = 1_000_000
 CHUNK = 1024 * 1024
@@ -148,16 +141,6 @@ def utterance(variants: Sequence[Recording], tone: bytes, rng: random.Random) ->
     return b"".join(parts), " ".join(words)
 
 
-def wav_bytes(pcm: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(pcm)
-    return buffer.getvalue()
-
-
 def build_corpus(directory: Path, size_bytes: int, librivox: Path, seed: int) -> Corpus:
     """An Acoustic zip of about `size_bytes`; WAV files one at a time, never the whole zip in memory.
 
@@ -178,7 +161,7 @@ def build_corpus(directory: Path, size_bytes: int, librivox: Path, seed: int) ->
         while written < size_bytes:
             name = f"utterance-{len(lines):05d}.wav"
             pcm, transcript = utterance(variants, tone, rng)
-            body = wav_bytes(pcm)
+            body = harness.wav_bytes(pcm)
             archive.writestr(name, body)
             written += len(body)
             seconds += len(pcm) / (2 * SAMPLE_RATE)
@@ -188,8 +171,6 @@ def build_corpus(directory: Path, size_bytes: int, librivox: Path, seed: int) ->
 
 
 # -- /proc readings ---------------------------------------------------------------------------
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def status_kb(pid: int, field: str) -> int:
@@ -207,20 +188,6 @@ def reset_peak_rss(pid: int) -> bool:
     except OSError:
         return False
     return True
-
-
-def cpu_seconds(stat_path: str) -> float:
-    """utime + stime of a /proc/.../stat file (a process, or one of its threads)."""
-    text = Path(stat_path).read_text()
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def machine_jiffies() -> tuple[int, int]:
-    """(busy, total) CPU time of the whole machine, all cores, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
 
 
 def directory_bytes(directory: Path) -> int:
@@ -254,12 +221,12 @@ class Sampler:
         self.samples: list[Sample] = []
 
     def _sample(self) -> Sample:
-        busy, total = machine_jiffies()
+        busy, total = harness.machine_jiffies()
         return Sample(
             at=time.monotonic(),
             rss_kb=status_kb(self._pid, "VmRSS"),
-            cpu_s=cpu_seconds(f"/proc/{self._pid}/stat"),
-            main_cpu_s=cpu_seconds(f"/proc/{self._pid}/task/{self._pid}/stat"),
+            cpu_s=harness.cpu_seconds(f"/proc/{self._pid}/stat"),
+            main_cpu_s=harness.cpu_seconds(f"/proc/{self._pid}/task/{self._pid}/stat"),
             machine_busy=busy,
             machine_total=total,
             spool_bytes=directory_bytes(self._spool),
@@ -434,26 +401,16 @@ class CopyRun:
     peak_rss_kb: int
 
 
-def s3_client(settings: IngestSettings) -> Minio:
-    return Minio(
-        settings.s3_endpoint,
-        access_key=settings.s3_access_key.get_secret_value(),
-        secret_key=settings.s3_secret_key.get_secret_value(),
-        secure=settings.s3_secure,
-        region=settings.s3_region,
-    )
-
-
 def copy_main(path: str, bucket: str, key: str) -> None:
     """The child process of the baseline: one `fput_object`, figures as JSON on stdout."""
-    client = s3_client(IngestSettings(s3_bucket=bucket))
+    client = harness.s3_client(IngestSettings(s3_bucket=bucket))
     idle_rss = status_kb(os.getpid(), "VmRSS")
     cpu_before = time.process_time()
-    busy_before, total_before = machine_jiffies()
+    busy_before, total_before = harness.machine_jiffies()
     start = time.monotonic()
     client.fput_object(bucket_name=bucket, object_name=key, file_path=path, part_size=PART_SIZE)
     seconds = time.monotonic() - start
-    busy_after, total_after = machine_jiffies()
+    busy_after, total_after = harness.machine_jiffies()
     figures = CopyRun(
         seconds=seconds,
         cpu_s=time.process_time() - cpu_before,
@@ -485,66 +442,16 @@ async def run_copy(corpus: Corpus, blobs: BlobStore) -> CopyRun:
 # -- the environment: database, bucket, broker namespace, the service process -----------------
 
 
-def dsn_for(database: str) -> str:
-    return ADMIN_DSN.rsplit("/", 1)[0] + f"/{database}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def create_database(stack: contextlib.AsyncExitStack) -> tuple[str, str]:
     """A migrated database of its own, dropped on exit; returns its DSN and an API key."""
-    name = f"attune_bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    stack.push_async_callback(admin.close)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    stack.push_async_callback(admin.execute, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn = await asyncpg.connect(dsn_for(name), server_settings={"search_path": SCHEMA})
+    dsn = await harness.create_database(stack)
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": SCHEMA})
     try:
         await apply_migrations(conn, SCHEMA, "ingest")
         _, key = await create_subscription(conn, "bench")
     finally:
         await conn.close()
-    return dsn_for(name), key
-
-
-async def remove_bucket(client: Minio, blobs: BlobStore) -> None:
-    if await asyncio.to_thread(client.bucket_exists, bucket_name=blobs.bucket):
-        await blobs.delete_prefix("")
-        await asyncio.to_thread(client.remove_bucket, bucket_name=blobs.bucket)
-
-
-async def rabbitmq_names(kind: str) -> list[str]:
-    listing = await asyncio.create_subprocess_exec(
-        "rabbitmqctl",
-        "-q",
-        f"list_{kind}",
-        "name",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    out, _ = await listing.communicate()
-    return out.decode().split()
-
-
-async def delete_broker_objects(amqp_url: str, namespace: str) -> None:
-    """The service declares durable queues and exchanges; all carry the namespace prefix."""
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        for name in await rabbitmq_names("queues"):
-            if name.startswith(namespace):
-                await channel.queue_delete(name)
-        for name in await rabbitmq_names("exchanges"):
-            if name.startswith(namespace):
-                await channel.exchange_delete(name)
-
-
-def tail(log: Path, chars: int = 8000) -> str:
-    return log.read_text(errors="replace")[-chars:]
+    return dsn, key
 
 
 def service_env(settings: IngestSettings) -> dict[str, str]:
@@ -558,35 +465,6 @@ def service_env(settings: IngestSettings) -> dict[str, str]:
         "ATTUNE_INGEST_SPOOL_DIR": settings.spool_dir,
         "ATTUNE_INGEST_LOG_LEVEL": "WARNING",
     }
-
-
-async def stop_service(service: subprocess.Popen[bytes], log: Path) -> None:
-    if service.poll() is None:
-        service.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(service.wait, 30)
-        except subprocess.TimeoutExpired:
-            service.kill()
-            await asyncio.to_thread(service.wait)
-    # A graceful stop exits 0; anything else is worth a look at the service's log.
-    if service.returncode != 0:
-        print(f"ingest exited with {service.returncode}:\n{tail(log)}", file=sys.stderr)
-
-
-async def wait_serving(address: str, service: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while True:
-            if service.poll() is not None:
-                raise RuntimeError(f"ingest exited with {service.returncode}:\n{tail(log)}")
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"ingest did not report SERVING within {timeout}s")
-            await asyncio.sleep(0.1)
 
 
 # -- the report --------------------------------------------------------------------------------
@@ -615,24 +493,6 @@ def run_row(n: int, run: IngestRun, copy: CopyRun, size: int) -> str:
         f"{copy.machine_busy_pct:.0f}",
     ]
     return f"| {' | '.join(cells)} |"
-
-
-def machine_info() -> dict[str, str]:
-    meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0]
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.machine(),
-    )
-    return {
-        "CPU": f"{os.cpu_count()} cores ({model})",
-        "memory": f"{int(meminfo.split()[1]) * 1024 / 1024**3:.1f} GiB",
-        "system": f"Linux {platform.release()}, Python {platform.python_version()}",
-        "load average (1 min) at start": f"{os.getloadavg()[0]:.2f}",
-    }
 
 
 def report(corpus: Corpus, ingest: list[IngestRun], copies: list[CopyRun], info: dict[str, str]) -> str:
@@ -697,7 +557,7 @@ def report(corpus: Corpus, ingest: list[IngestRun], copies: list[CopyRun], info:
 
 
 async def benchmark(args: argparse.Namespace) -> str:
-    info = machine_info()
+    info = harness.machine_info()
     async with contextlib.AsyncExitStack() as stack:
         scratch = Path(tempfile.mkdtemp(prefix="attune-bench-"))
         stack.callback(shutil.rmtree, scratch, ignore_errors=True)
@@ -714,22 +574,24 @@ async def benchmark(args: argparse.Namespace) -> str:
             amqp_namespace=f"attune-bench-{uuid.uuid4().hex[:10]}",
             s3_bucket=f"attune-bench-{uuid.uuid4().hex[:12]}",
             grpc_host="127.0.0.1",
-            grpc_port=free_port(),
+            grpc_port=harness.free_port(),
             spool_dir=str(spool),
         )
-        client = s3_client(settings)
+        client = harness.s3_client(settings)
         blobs = BlobStore(client, settings.s3_bucket)
-        stack.push_async_callback(remove_bucket, client, blobs)
-        stack.push_async_callback(delete_broker_objects, settings.amqp_url.get_secret_value(), settings.amqp_namespace)
+        stack.push_async_callback(harness.remove_bucket, client, blobs)
+        stack.push_async_callback(
+            harness.delete_broker_objects, settings.amqp_url.get_secret_value(), settings.amqp_namespace
+        )
 
         log = scratch / "ingest.log"
         log_file = stack.enter_context(open(log, "wb"))
         service = subprocess.Popen(
             [sys.executable, "-m", "ingest"], env=service_env(settings), stdout=log_file, stderr=log_file
         )
-        stack.push_async_callback(stop_service, service, log)
+        stack.push_async_callback(harness.stop_service, "ingest", service, log)
         address = f"{settings.grpc_host}:{settings.grpc_port}"
-        await wait_serving(address, service, log)
+        await harness.wait_serving("ingest", address, service, log)
 
         channel = await stack.enter_async_context(grpc.aio.insecure_channel(address))
         metadata = (("x-api-key", key),)
@@ -744,7 +606,7 @@ async def benchmark(args: argparse.Namespace) -> str:
             try:
                 run = await run_ingest(ingest_client, corpus, service.pid, spool, args.timeout)
             except Exception:
-                print(f"ingest log:\n{tail(log)}", file=sys.stderr)
+                print(f"ingest log:\n{harness.tail(log)}", file=sys.stderr)
                 raise
             ingest_runs.append(run)
             print(
