@@ -267,7 +267,15 @@ class DecoderPool:
         except InvalidPackage as exc:
             raise ModelLoadError(f"model {model_id}: {exc}") from None
         spec = ModelSpec(model_id, str(package_dir), manifest)
-        results = await asyncio.gather(*(self._load_in(w, spec) for w in self._workers), return_exceptions=True)
+        # One worker at a time: the others keep decoding meanwhile, so warming a model for a
+        # swap never stops the whole pool (it did, for the ~0.3 s a load takes).
+        results: list[float | BaseException] = []
+        for worker in self._workers:
+            try:
+                results.append(await self._load_in(worker, spec))
+            except Exception as exc:
+                results.append(exc)
+                break
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             if model_id not in self._models:
