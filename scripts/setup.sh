@@ -9,6 +9,8 @@ cd "$ROOT"
 apt_packages=()
 # The librivox read-speech recordings used by the demo and the tests.
 [ -d /usr/share/pocketsphinx/test/data/librivox ] || apt_packages+=(pocketsphinx-testdata)
+# NIST sclite, the reference scorer the evaluator's counts are checked against.
+command -v sctk >/dev/null || apt_packages+=(sctk)
 command -v psql >/dev/null || apt_packages+=(postgresql postgresql-client)
 command -v rabbitmq-server >/dev/null || apt_packages+=(rabbitmq-server)
 if [ "${#apt_packages[@]}" -gt 0 ]; then
