@@ -10,15 +10,12 @@ from collections.abc import Callable
 import grpc
 
 from attune.deployer.v1 import deployer_pb2, deployer_pb2_grpc
-from common import broker
-from common.blobs import BlobStore
 from common.clock import Clock
 from common.consumer import Consumer
-from common.db import create_pool
-from common.grpc_server import build_server, serve
+from common.grpc_server import build_server
 from common.logs import configure_logging
-from common.relay import OutboxRelay
 from common.remote_auth import RemoteKeyResolver
+from common.service import open_resources, serve_with
 from deployer.clients import Models, Projects
 from deployer.endpoints import EndpointServicer
 from deployer.recognition import RecognitionServicer
@@ -43,32 +40,19 @@ async def run(
     on_started: Callable[[int], None] | None = None,
 ) -> None:
     async with contextlib.AsyncExitStack() as stack:
-        pool = await create_pool(
-            settings.database_url.get_secret_value(),
-            SCHEMA,
-            min_size=settings.db_pool_min,
-            max_size=settings.db_pool_max,
-        )
-        stack.push_async_callback(pool.close)
-        connection = await broker.connect(settings.amqp_url.get_secret_value())
-        stack.push_async_callback(connection.close)
-        blobs = BlobStore.from_settings(settings)
-
+        core = await open_resources(stack, settings, SCHEMA)
         decoders = DecoderPool(processes=settings.decoder_processes or os.cpu_count() or 1)
         await decoders.start()
         stack.push_async_callback(decoders.close)
-        router = Router(ModelHost(decoders, ModelCache(blobs, settings.model_cache_dir)))
+        router = Router(ModelHost(decoders, ModelCache(core.blobs, settings.model_cache_dir)))
         # Readiness means models loaded: nothing is served before every endpoint's model is.
-        await load_all(pool, router)
+        await load_all(core.pool, router)
 
-        relay = OutboxRelay(pool, connection, schema=SCHEMA, exchange_name=settings.events_exchange)
-        await relay.start()
-        stack.push_async_callback(relay.stop)
         queue = f"{settings.queue_name(SERVICE, QUEUE_PURPOSE)}.{settings.replica_id}"
         consumer = Consumer(
             name=queue,
-            pool=pool,
-            connection=connection,
+            pool=core.pool,
+            connection=core.connection,
             exchange_name=settings.events_exchange,
             queue_name=queue,
             binding_keys=BINDINGS,
@@ -85,29 +69,18 @@ async def run(
         models = Models(trainer)
         server, health = build_server(RemoteKeyResolver(ingest), max_message_bytes=MAX_MESSAGE_BYTES)
         deployer_pb2_grpc.add_EndpointServiceServicer_to_server(
-            EndpointServicer(pool, router, Projects(ingest), models), server
+            EndpointServicer(core.pool, router, Projects(ingest), models), server
         )
-        deployer_pb2_grpc.add_RecognitionServiceServicer_to_server(
-            RecognitionServicer(
-                pool,
-                router,
-                models,
-                Clock(settings.now),
-                max_recognize_seconds=settings.max_recognize_seconds,
-                max_stream_seconds=settings.max_stream_seconds,
-            ),
-            server,
+        recognition = RecognitionServicer(
+            core.pool,
+            router,
+            models,
+            Clock(settings.now),
+            max_recognize_seconds=settings.max_recognize_seconds,
+            max_stream_seconds=settings.max_stream_seconds,
         )
-        await serve(
-            server,
-            health,
-            address=f"{settings.grpc_host}:{settings.grpc_port}",
-            service_names=SERVICE_NAMES,
-            grace_seconds=settings.shutdown_grace_seconds,
-            drain_seconds=settings.shutdown_drain_seconds,
-            stop=stop,
-            on_started=on_started,
-        )
+        deployer_pb2_grpc.add_RecognitionServiceServicer_to_server(recognition, server)
+        await serve_with(settings, server, health, SERVICE_NAMES, stop=stop, on_started=on_started)
 
 
 def main() -> None:

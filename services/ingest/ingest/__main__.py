@@ -7,13 +7,10 @@ import contextlib
 from collections.abc import Callable
 
 from attune.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-from common import broker
-from common.blobs import BlobStore
 from common.consumer import Consumer
-from common.db import create_pool
-from common.grpc_server import build_server, serve
+from common.grpc_server import build_server
 from common.logs import configure_logging
-from common.relay import OutboxRelay
+from common.service import open_resources, serve_with
 from ingest.datasets import DatasetServicer
 from ingest.identity import IdentityServicer
 from ingest.jobs import BINDINGS, QUEUE_PURPOSE, DatasetValidationJob
@@ -39,30 +36,15 @@ async def run(
     on_started: Callable[[int], None] | None = None,
 ) -> None:
     async with contextlib.AsyncExitStack() as stack:
-        pool = await create_pool(
-            settings.database_url.get_secret_value(),
-            SCHEMA,
-            min_size=settings.db_pool_min,
-            max_size=settings.db_pool_max,
-        )
-        stack.push_async_callback(pool.close)
-        connection = await broker.connect(settings.amqp_url.get_secret_value())
-        stack.push_async_callback(connection.close)
-        blobs = BlobStore.from_settings(settings)
-        await blobs.ensure_bucket()
+        core = await open_resources(stack, settings, SCHEMA)
         spool = LocalSpool(settings.spool_dir)
-
-        relay = OutboxRelay(pool, connection, schema=SCHEMA, exchange_name=settings.events_exchange)
-        await relay.start()
-        stack.push_async_callback(relay.stop)
-        job = DatasetValidationJob(
-            pool, blobs, DatasetProcessor(blobs, upload_concurrency=settings.upload_concurrency), spool
-        )
+        processor = DatasetProcessor(core.blobs, upload_concurrency=settings.upload_concurrency)
+        job = DatasetValidationJob(core.pool, core.blobs, processor, spool)
         queue = settings.queue_name(SERVICE, QUEUE_PURPOSE)
         consumer = Consumer(
             name=queue,
-            pool=pool,
-            connection=connection,
+            pool=core.pool,
+            connection=core.connection,
             exchange_name=settings.events_exchange,
             queue_name=queue,
             binding_keys=BINDINGS,
@@ -72,22 +54,15 @@ async def run(
         await consumer.start()
         stack.push_async_callback(consumer.stop)
 
-        server, health = build_server(DatabaseKeyResolver(pool), max_message_bytes=MAX_MESSAGE_BYTES)
-        ingest_pb2_grpc.add_ProjectServiceServicer_to_server(ProjectServicer(pool), server)
+        server, health = build_server(DatabaseKeyResolver(core.pool), max_message_bytes=MAX_MESSAGE_BYTES)
+        ingest_pb2_grpc.add_ProjectServiceServicer_to_server(ProjectServicer(core.pool), server)
         ingest_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(), server)
-        ingest_pb2_grpc.add_DatasetServiceServicer_to_server(DatasetServicer(pool, blobs, spool, settings), server)
+        ingest_pb2_grpc.add_DatasetServiceServicer_to_server(
+            DatasetServicer(core.pool, core.blobs, spool, settings), server
+        )
         # Stops first on the way out (exit stack order is reversed): no new calls, then
         # consumers, relay, broker connection and pool close.
-        await serve(
-            server,
-            health,
-            address=f"{settings.grpc_host}:{settings.grpc_port}",
-            service_names=SERVICE_NAMES,
-            grace_seconds=settings.shutdown_grace_seconds,
-            drain_seconds=settings.shutdown_drain_seconds,
-            stop=stop,
-            on_started=on_started,
-        )
+        await serve_with(settings, server, health, SERVICE_NAMES, stop=stop, on_started=on_started)
 
 
 def main() -> None:
