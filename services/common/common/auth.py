@@ -12,12 +12,18 @@ import hashlib
 import hmac
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
 from common.errors import Unauthenticated
 
 API_KEY_HEADER = "x-api-key"
+# Service identity: a job that runs without a user (an evaluation, a transcription) acts for
+# the subscription that owns it by presenting the installation's internal token and naming
+# that subscription. Only services hold the token; the REST gateway never forwards these.
+INTERNAL_TOKEN_HEADER = "x-attune-internal-token"
+ON_BEHALF_OF_HEADER = "x-attune-on-behalf-of"
 _KEY = re.compile(r"^atn_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 
 
@@ -65,8 +71,9 @@ def key_from_metadata(metadata: dict[str, str]) -> str | None:
 @dataclass(frozen=True)
 class Caller:
     subscription_id: str
-    # Kept for the call's lifetime only, to act for the caller towards other services.
-    key: str
+    # Kept for the call's lifetime only, to act for the caller towards other services;
+    # None when a service called with the internal token.
+    key: str | None
 
 
 _caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("caller", default=None)
@@ -94,4 +101,22 @@ def subscription_id() -> str:
 
 def caller_key() -> str:
     """The calling key, to forward when this service calls another on the caller's behalf."""
-    return _current().key
+    key = _current().key
+    if key is None:
+        raise Unauthenticated("this call came from a service, not from a key holder")
+    return key
+
+
+def internal_caller(metadata: dict[str, str], internal_token: str | None) -> Caller | None:
+    """The subscription a service acts for, when the call carries the internal token; None
+    when it does not (then the API key decides). A wrong token is refused outright."""
+    presented = metadata.get(INTERNAL_TOKEN_HEADER)
+    if presented is None:
+        return None
+    if not internal_token or not hmac.compare_digest(presented.encode(), internal_token.encode()):
+        raise Unauthenticated("invalid internal token")
+    subscription = metadata.get(ON_BEHALF_OF_HEADER, "")
+    try:
+        return Caller(str(uuid.UUID(subscription)), None)
+    except ValueError:
+        raise Unauthenticated(f"{ON_BEHALF_OF_HEADER} must name a subscription id") from None

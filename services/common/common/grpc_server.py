@@ -20,7 +20,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from common.auth import Caller, KeyResolver, key_from_metadata, reset_caller, set_caller
+from common.auth import Caller, KeyResolver, internal_caller, key_from_metadata, reset_caller, set_caller
 from common.errors import AttuneError, Unauthenticated
 from common.logs import CORRELATION_HEADER, correlation_scope
 
@@ -33,8 +33,9 @@ PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 class CallInterceptor(grpc.aio.ServerInterceptor):
     """Correlation id, authentication and error mapping around every call."""
 
-    def __init__(self, resolver: KeyResolver | None) -> None:
+    def __init__(self, resolver: KeyResolver | None, internal_token: str | None = None) -> None:
         self._resolver = resolver
+        self._internal_token = internal_token
 
     async def intercept_service(
         self,
@@ -70,6 +71,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     async def _authenticate(self, metadata: dict[str, str]) -> Caller | None:
         if self._resolver is None:
             return None
+        acting_service = internal_caller(metadata, self._internal_token)
+        if acting_service is not None:
+            return acting_service
         key = key_from_metadata(metadata)
         if not key:
             raise Unauthenticated("missing API key: send it in the x-api-key metadata entry")
@@ -113,10 +117,13 @@ def _wrap_handler(
 
 
 def build_server(
-    resolver: KeyResolver | None, *, max_message_bytes: int = 8 * 1024 * 1024
+    resolver: KeyResolver | None,
+    *,
+    internal_token: str | None = None,
+    max_message_bytes: int = 8 * 1024 * 1024,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     server = grpc.aio.server(
-        interceptors=[CallInterceptor(resolver)],
+        interceptors=[CallInterceptor(resolver, internal_token)],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),

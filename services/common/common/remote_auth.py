@@ -12,7 +12,7 @@ import time
 import grpc
 
 from attune.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-from common.auth import API_KEY_HEADER, caller_key
+from common.auth import API_KEY_HEADER, INTERNAL_TOKEN_HEADER, ON_BEHALF_OF_HEADER, caller_key
 from common.errors import Unavailable
 from common.logs import CORRELATION_HEADER, correlation_id
 
@@ -49,3 +49,12 @@ def on_behalf_of_caller() -> tuple[tuple[str, str], ...]:
     """Metadata for a call to another service made for the current caller: their key, so
     the other service applies the same subscription's rights, and the correlation id."""
     return ((API_KEY_HEADER, caller_key()), (CORRELATION_HEADER, correlation_id()))
+
+
+def acting_for(subscription_id: str, internal_token: str) -> tuple[tuple[str, str], ...]:
+    """Metadata for a call a job makes for the subscription that owns it (no user present)."""
+    return (
+        (INTERNAL_TOKEN_HEADER, internal_token),
+        (ON_BEHALF_OF_HEADER, subscription_id),
+        (CORRELATION_HEADER, correlation_id()),
+    )

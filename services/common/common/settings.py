@@ -36,12 +36,18 @@ class ServiceSettings(BaseSettings):
     # balancers stop routing here before new calls are refused.
     shutdown_drain_seconds: float = Field(default=0.0, ge=0)
     log_level: str = "INFO"
+    # Shared by the services of one installation, so a job can act for the subscription
+    # that owns it (see common.auth); unset means no service may act for a subscription.
+    internal_token: SecretStr | None = None
     # Pins "now" for lifecycle rules (deprecation dates); unset means the real time.
     now: datetime | None = None
 
     @property
     def events_exchange(self) -> str:
         return f"{self.amqp_namespace}.events"
+
+    def internal_token_text(self) -> str | None:
+        return self.internal_token.get_secret_value() if self.internal_token else None
 
     def queue_name(self, service: str, purpose: str) -> str:
         return f"{self.amqp_namespace}.{service}.{purpose}"

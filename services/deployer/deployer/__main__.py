@@ -67,7 +67,11 @@ async def run(
         trainer = grpc.aio.insecure_channel(settings.trainer_address)
         stack.push_async_callback(trainer.close)
         models = Models(trainer)
-        server, health = build_server(RemoteKeyResolver(ingest), max_message_bytes=MAX_MESSAGE_BYTES)
+        server, health = build_server(
+            RemoteKeyResolver(ingest),
+            internal_token=settings.internal_token_text(),
+            max_message_bytes=MAX_MESSAGE_BYTES,
+        )
         deployer_pb2_grpc.add_EndpointServiceServicer_to_server(
             EndpointServicer(core.pool, router, Projects(ingest), models), server
         )

@@ -54,7 +54,11 @@ async def run(
         await consumer.start()
         stack.push_async_callback(consumer.stop)
 
-        server, health = build_server(DatabaseKeyResolver(core.pool), max_message_bytes=MAX_MESSAGE_BYTES)
+        server, health = build_server(
+            DatabaseKeyResolver(core.pool),
+            internal_token=settings.internal_token_text(),
+            max_message_bytes=MAX_MESSAGE_BYTES,
+        )
         ingest_pb2_grpc.add_ProjectServiceServicer_to_server(ProjectServicer(core.pool), server)
         ingest_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(), server)
         ingest_pb2_grpc.add_DatasetServiceServicer_to_server(

@@ -33,7 +33,7 @@ async def run(
         await ensure_bundled_base_model(core.pool, core.blobs, now=clock.now(), work_dir=settings.work_dir)
         ingest = grpc.aio.insecure_channel(settings.ingest_address)
         stack.push_async_callback(ingest.close)
-        server, health = build_server(RemoteKeyResolver(ingest))
+        server, health = build_server(RemoteKeyResolver(ingest), internal_token=settings.internal_token_text())
         trainer_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(core.pool, clock), server)
         await serve_with(settings, server, health, SERVICE_NAMES, stop=stop, on_started=on_started)
 
