@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -31,3 +31,11 @@ def parse_id(value: str, field: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise InvalidArgument(f"{field} {value!r} is not a valid id") from None
+
+
+def iso_utc(moment: datetime, what: str = "time") -> str:
+    """`2026-11-28T20:13:53Z`: a time-zone-aware moment in UTC to the second, as JSON documents
+    (manifests, transcription results) carry it."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
+from common.wire import iso_utc
+
 if TYPE_CHECKING:
     from common.blobs import BlobStore
 
@@ -70,16 +72,10 @@ class Manifest:
             "modelId": self.model_id,
             "baseModelId": self.base_model_id,
             "kind": self.kind,
-            "created": _iso_utc(self.created),
+            "created": iso_utc(self.created, "created"),
             "files": {p: {"sha256": e.sha256, "size": e.size} for p, e in sorted(self.files.items())},
             "resources": {key: self.resources.get(key) for key in RESOURCE_KEYS},
         }
-
-
-def _iso_utc(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("created must be a timezone-aware datetime")
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def bundled_root(engine: str) -> Path:

@@ -13,9 +13,10 @@ the tick counts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from common.wire import iso_utc
 from speech.engine import Recognition, Word
 
 TICKS_PER_SECOND = 10_000_000
@@ -63,12 +64,6 @@ def _iso_from_ticks(total: int) -> str:
     elif whole or total == 0:
         text += f"{whole}S"
     return text
-
-
-def _timestamp(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("timestamp must be a timezone-aware datetime")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def display_text(lexical: str) -> str:
@@ -132,7 +127,7 @@ def transcription_result(
         phrases.append({"recognitionStatus": "Success", "channel": CHANNEL, **span, "nBest": [best]})
     return {
         "source": source,
-        "timestamp": _timestamp(timestamp),
+        "timestamp": iso_utc(timestamp, "timestamp"),
         "durationInTicks": audio_ticks,
         "durationMilliseconds": (audio_ticks + _TICKS_PER_MILLISECOND // 2) // _TICKS_PER_MILLISECOND,
         "duration": _iso_from_ticks(audio_ticks),
