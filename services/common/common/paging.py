@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from common.errors import InvalidArgument
 
@@ -30,3 +32,10 @@ def page_window(page_size: int, page_token: str) -> tuple[int, int]:
 def next_page_token(limit: int, offset: int, total: int) -> str:
     following = offset + limit
     return base64.urlsafe_b64encode(f"o:{following}".encode()).decode() if following < total else ""
+
+
+def page_fields(rows: Sequence[Mapping[str, Any]], limit: int, offset: int) -> dict[str, Any]:
+    """`next_page_token` and `total_size` of a list response, from rows that carry the
+    query's `count(*) OVER () AS total`."""
+    total = int(rows[0]["total"]) if rows else 0
+    return {"next_page_token": next_page_token(limit, offset, total), "total_size": total}

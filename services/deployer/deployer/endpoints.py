@@ -23,7 +23,7 @@ from common.auth import subscription_id
 from common.errors import InvalidArgument, NotFound
 from common.events import make_event
 from common.outbox import enqueue
-from common.paging import next_page_token, page_window
+from common.paging import page_fields, page_window
 from common.wire import parse_id
 from deployer import convert
 from deployer import repository as repo
@@ -118,11 +118,8 @@ class EndpointServicer(deployer_pb2_grpc.EndpointServiceServicer):
         limit, offset = page_window(request.page_size, request.page_token)
         async with self._pool.acquire() as conn:
             rows = await repo.list_endpoints(conn, project_id, uuid.UUID(subscription_id()), limit, offset)
-        total = rows[0]["total"] if rows else 0
         return pb.ListEndpointsResponse(
-            endpoints=[convert.endpoint(r) for r in rows],
-            next_page_token=next_page_token(limit, offset, total),
-            total_size=total,
+            endpoints=[convert.endpoint(r) for r in rows], **page_fields(rows, limit, offset)
         )
 
     async def UpdateEndpoint(self, request: pb.UpdateEndpointRequest, context: Context) -> pb.Endpoint:

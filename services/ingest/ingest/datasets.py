@@ -19,7 +19,7 @@ from common.blobs import BlobStore
 from common.errors import FailedPrecondition, InvalidArgument, NotFound
 from common.events import make_event
 from common.outbox import enqueue
-from common.paging import next_page_token, page_window
+from common.paging import page_fields, page_window
 from common.wire import parse_id
 from ingest import convert, uploads
 from ingest import repository as repo
@@ -138,12 +138,7 @@ class DatasetServicer(ingest_pb2_grpc.DatasetServiceServicer):
             if await repo.get_project(conn, project_id, subscription) is None:
                 raise NotFound(f"project {project_id} not found")
             rows = await repo.list_datasets(conn, project_id, subscription, limit, offset)
-        total = rows[0]["total"] if rows else 0
-        return pb.ListDatasetsResponse(
-            datasets=[convert.dataset(r) for r in rows],
-            next_page_token=next_page_token(limit, offset, total),
-            total_size=total,
-        )
+        return pb.ListDatasetsResponse(datasets=[convert.dataset(r) for r in rows], **page_fields(rows, limit, offset))
 
     async def DeleteDataset(self, request: pb.DeleteDatasetRequest, context: Context) -> Empty:
         row = await self._dataset(request.dataset_id)
@@ -187,11 +182,8 @@ class DatasetServicer(ingest_pb2_grpc.DatasetServiceServicer):
         limit, offset = page_window(request.page_size, request.page_token)
         async with self._pool.acquire() as conn:
             rows = await repo.list_files(conn, row["id"], limit, offset)
-        total = rows[0]["total"] if rows else 0
         return pb.ListDatasetFilesResponse(
-            files=[convert.dataset_file(r) for r in rows],
-            next_page_token=next_page_token(limit, offset, total),
-            total_size=total,
+            files=[convert.dataset_file(r) for r in rows], **page_fields(rows, limit, offset)
         )
 
     async def ListUtterances(self, request: pb.ListUtterancesRequest, context: Context) -> pb.ListUtterancesResponse:
@@ -199,11 +191,8 @@ class DatasetServicer(ingest_pb2_grpc.DatasetServiceServicer):
         limit, offset = page_window(request.page_size, request.page_token)
         async with self._pool.acquire() as conn:
             rows = await repo.list_utterances(conn, row["id"], limit, offset)
-        total = rows[0]["total"] if rows else 0
         return pb.ListUtterancesResponse(
-            utterances=[convert.utterance(r) for r in rows],
-            next_page_token=next_page_token(limit, offset, total),
-            total_size=total,
+            utterances=[convert.utterance(r) for r in rows], **page_fields(rows, limit, offset)
         )
 
     async def _file(self, file_id_text: str) -> asyncpg.Record:

@@ -17,7 +17,7 @@ from common.auth import subscription_id
 from common.errors import FailedPrecondition, InvalidArgument, NotFound
 from common.events import make_event
 from common.outbox import enqueue
-from common.paging import next_page_token, page_window
+from common.paging import page_fields, page_window
 from common.wire import parse_id
 from ingest import convert
 from ingest import repository as repo
@@ -77,12 +77,7 @@ class ProjectServicer(ingest_pb2_grpc.ProjectServiceServicer):
         limit, offset = page_window(request.page_size, request.page_token)
         async with self._pool.acquire() as conn:
             rows = await repo.list_projects(conn, current_subscription(), limit, offset)
-        total = rows[0]["total"] if rows else 0
-        return pb.ListProjectsResponse(
-            projects=[convert.project(r) for r in rows],
-            next_page_token=next_page_token(limit, offset, total),
-            total_size=total,
-        )
+        return pb.ListProjectsResponse(projects=[convert.project(r) for r in rows], **page_fields(rows, limit, offset))
 
     async def UpdateProject(self, request: pb.UpdateProjectRequest, context: Context) -> pb.Project:
         project_id = parse_id(request.project_id, "project_id")

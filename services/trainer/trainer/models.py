@@ -13,7 +13,7 @@ from attune.trainer.v1 import trainer_pb2_grpc
 from common.auth import subscription_id
 from common.clock import Clock
 from common.errors import FailedPrecondition, NotFound
-from common.paging import next_page_token, page_window
+from common.paging import page_fields, page_window
 from common.wire import parse_id
 from trainer import convert, lifecycle
 from trainer import repository as repo
@@ -30,12 +30,7 @@ class ModelServicer(trainer_pb2_grpc.ModelServiceServicer):
         limit, offset = page_window(request.page_size, request.page_token)
         async with self._pool.acquire() as conn:
             rows = await repo.list_base_models(conn, request.locale or None, limit, offset)
-        total = rows[0]["total"] if rows else 0
-        return pb.ListBaseModelsResponse(
-            models=[convert.model(r) for r in rows],
-            next_page_token=next_page_token(limit, offset, total),
-            total_size=total,
-        )
+        return pb.ListBaseModelsResponse(models=[convert.model(r) for r in rows], **page_fields(rows, limit, offset))
 
     async def GetBaseModel(self, request: pb.GetBaseModelRequest, context: Context) -> pb.Model:
         model_id = parse_id(request.model_id, "model_id")
