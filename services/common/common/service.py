@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import asyncpg
 import grpc
@@ -19,10 +20,14 @@ from grpc_health.v1 import health
 
 from common import broker
 from common.blobs import BlobStore
+from common.consumer import Consumer, Handler
 from common.db import create_pool
 from common.grpc_server import serve
+from common.logs import configure_logging
 from common.relay import OutboxRelay
 from common.settings import ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,40 @@ async def open_resources(stack: contextlib.AsyncExitStack, settings: ServiceSett
     return Resources(pool, connection, blobs)
 
 
+async def start_consumer(
+    stack: contextlib.AsyncExitStack,
+    core: Resources,
+    settings: ServiceSettings,
+    *,
+    queue: str,
+    bindings: Sequence[str],
+    handler: Handler,
+    **options: Any,
+) -> Consumer:
+    """A consumer of the events exchange on `queue` (its name also keys deduplication),
+    stopped by `stack` before the connection closes."""
+    consumer = Consumer(
+        name=queue,
+        pool=core.pool,
+        connection=core.connection,
+        exchange_name=settings.events_exchange,
+        queue_name=queue,
+        binding_keys=bindings,
+        handler=handler,
+        **options,
+    )
+    await consumer.start()
+    stack.push_async_callback(consumer.stop)
+    return consumer
+
+
+def channel_to(stack: contextlib.AsyncExitStack, address: str) -> grpc.aio.Channel:
+    """A channel to another service, closed by `stack`."""
+    channel = grpc.aio.insecure_channel(address)
+    stack.push_async_callback(channel.close)
+    return channel
+
+
 async def serve_with(
     settings: ServiceSettings,
     server: grpc.aio.Server,
@@ -67,3 +106,9 @@ async def serve_with(
         stop=stop,
         on_started=on_started,
     )
+
+
+def run_service(service: str, settings: S, run: Callable[[S], Coroutine[Any, Any, None]]) -> None:
+    """The body of every `python -m <service>`: JSON logs, then the event loop until SIGTERM."""
+    configure_logging(service, settings.log_level)
+    asyncio.run(run(settings))

@@ -7,15 +7,11 @@ import contextlib
 import os
 from collections.abc import Callable
 
-import grpc
-
 from attune.deployer.v1 import deployer_pb2, deployer_pb2_grpc
 from common.clock import Clock
-from common.consumer import Consumer
 from common.grpc_server import build_server
-from common.logs import configure_logging
 from common.remote_auth import RemoteKeyResolver
-from common.service import open_resources, serve_with
+from common.service import channel_to, open_resources, run_service, serve_with, start_consumer
 from deployer.clients import Models, Projects
 from deployer.endpoints import EndpointServicer
 from deployer.recognition import RecognitionServicer
@@ -49,23 +45,18 @@ async def run(
         await load_all(core.pool, router)
 
         queue = f"{settings.queue_name(SERVICE, QUEUE_PURPOSE)}.{settings.replica_id}"
-        consumer = Consumer(
-            name=queue,
-            pool=core.pool,
-            connection=core.connection,
-            exchange_name=settings.events_exchange,
-            queue_name=queue,
-            binding_keys=BINDINGS,
+        await start_consumer(
+            stack,
+            core,
+            settings,
+            queue=queue,
+            bindings=BINDINGS,
             handler=EndpointSync(router).handle,
             per_replica=True,
         )
-        await consumer.start()
-        stack.push_async_callback(consumer.stop)
 
-        ingest = grpc.aio.insecure_channel(settings.ingest_address)
-        stack.push_async_callback(ingest.close)
-        trainer = grpc.aio.insecure_channel(settings.trainer_address)
-        stack.push_async_callback(trainer.close)
+        ingest = channel_to(stack, settings.ingest_address)
+        trainer = channel_to(stack, settings.trainer_address)
         models = Models(trainer)
         server, health = build_server(
             RemoteKeyResolver(ingest),
@@ -88,9 +79,7 @@ async def run(
 
 
 def main() -> None:
-    settings = DeployerSettings()
-    configure_logging(SERVICE, settings.log_level)
-    asyncio.run(run(settings))
+    run_service(SERVICE, DeployerSettings(), run)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,8 @@ import contextlib
 from collections.abc import Callable
 
 from attune.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-from common.consumer import Consumer
 from common.grpc_server import build_server
-from common.logs import configure_logging
-from common.service import open_resources, serve_with
+from common.service import open_resources, run_service, serve_with, start_consumer
 from ingest.datasets import DatasetServicer
 from ingest.identity import IdentityServicer
 from ingest.jobs import BINDINGS, QUEUE_PURPOSE, DatasetValidationJob
@@ -41,18 +39,15 @@ async def run(
         processor = DatasetProcessor(core.blobs, upload_concurrency=settings.upload_concurrency)
         job = DatasetValidationJob(core.pool, core.blobs, processor, spool)
         queue = settings.queue_name(SERVICE, QUEUE_PURPOSE)
-        consumer = Consumer(
-            name=queue,
-            pool=core.pool,
-            connection=core.connection,
-            exchange_name=settings.events_exchange,
-            queue_name=queue,
-            binding_keys=BINDINGS,
+        await start_consumer(
+            stack,
+            core,
+            settings,
+            queue=queue,
+            bindings=BINDINGS,
             handler=job.handle,
             prefetch=2,
         )
-        await consumer.start()
-        stack.push_async_callback(consumer.stop)
 
         server, health = build_server(
             DatabaseKeyResolver(core.pool),
@@ -70,9 +65,7 @@ async def run(
 
 
 def main() -> None:
-    settings = IngestSettings()
-    configure_logging(SERVICE, settings.log_level)
-    asyncio.run(run(settings))
+    run_service(SERVICE, IngestSettings(), run)
 
 
 if __name__ == "__main__":

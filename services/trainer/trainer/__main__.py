@@ -6,14 +6,11 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-import grpc
-
 from attune.trainer.v1 import trainer_pb2, trainer_pb2_grpc
 from common.clock import Clock
 from common.grpc_server import build_server
-from common.logs import configure_logging
 from common.remote_auth import RemoteKeyResolver
-from common.service import open_resources, serve_with
+from common.service import channel_to, open_resources, run_service, serve_with
 from trainer.models import ModelServicer
 from trainer.registry import ensure_bundled_base_model
 from trainer.settings import SCHEMA, SERVICE, TrainerSettings
@@ -31,17 +28,14 @@ async def run(
     async with contextlib.AsyncExitStack() as stack:
         core = await open_resources(stack, settings, SCHEMA)
         await ensure_bundled_base_model(core.pool, core.blobs, now=clock.now(), work_dir=settings.work_dir)
-        ingest = grpc.aio.insecure_channel(settings.ingest_address)
-        stack.push_async_callback(ingest.close)
+        ingest = channel_to(stack, settings.ingest_address)
         server, health = build_server(RemoteKeyResolver(ingest), internal_token=settings.internal_token_text())
         trainer_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(core.pool, clock), server)
         await serve_with(settings, server, health, SERVICE_NAMES, stop=stop, on_started=on_started)
 
 
 def main() -> None:
-    settings = TrainerSettings()
-    configure_logging(SERVICE, settings.log_level)
-    asyncio.run(run(settings))
+    run_service(SERVICE, TrainerSettings(), run)
 
 
 if __name__ == "__main__":
