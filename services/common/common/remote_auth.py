@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from attune.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from common.auth import API_KEY_HEADER, INTERNAL_TOKEN_HEADER, ON_BEHALF_OF_HEADER, caller_key
-from common.errors import Unavailable
+from common.errors import Unavailable, from_rpc_error
 from common.logs import CORRELATION_HEADER, correlation_id
+
+R = TypeVar("R")
+# Calls between services are quick lookups; a caller's deadline is usually longer.
+CALL_TIMEOUT_S = 10
 
 
 class RemoteKeyResolver:
@@ -58,3 +65,12 @@ def acting_for(subscription_id: str, internal_token: str) -> tuple[tuple[str, st
         (ON_BEHALF_OF_HEADER, subscription_id),
         (CORRELATION_HEADER, correlation_id()),
     )
+
+
+async def ask_for_caller(method: Callable[..., Awaitable[R]], request: Message, *, service: str) -> R:
+    """Calls another service's unary method for the current caller; its answer about the
+    request passes on as our own error (`from_rpc_error`), anything else is UNAVAILABLE."""
+    try:
+        return await method(request, metadata=on_behalf_of_caller(), timeout=CALL_TIMEOUT_S)
+    except grpc.aio.AioRpcError as exc:
+        raise from_rpc_error(exc, service) from None

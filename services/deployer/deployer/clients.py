@@ -8,11 +8,9 @@ import grpc
 
 from attune.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from attune.trainer.v1 import trainer_pb2, trainer_pb2_grpc
-from common.errors import InvalidArgument, from_rpc_error
-from common.remote_auth import on_behalf_of_caller
+from common.errors import InvalidArgument
+from common.remote_auth import ask_for_caller
 from deployer.repository import ServedModel
-
-TIMEOUT_S = 10
 
 
 class Projects:
@@ -20,12 +18,8 @@ class Projects:
         self._stub = ingest_pb2_grpc.ProjectServiceStub(channel)
 
     async def get(self, project_id: str) -> ingest_pb2.Project:
-        try:
-            return await self._stub.GetProject(
-                ingest_pb2.GetProjectRequest(project_id=project_id), metadata=on_behalf_of_caller(), timeout=TIMEOUT_S
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, "ingest") from None
+        request = ingest_pb2.GetProjectRequest(project_id=project_id)
+        return await ask_for_caller(self._stub.GetProject, request, service="ingest")
 
 
 class Models:
@@ -33,22 +27,12 @@ class Models:
         self._stub = trainer_pb2_grpc.ModelServiceStub(channel)
 
     async def get(self, model_id: str) -> trainer_pb2.Model:
-        try:
-            return await self._stub.GetModel(
-                trainer_pb2.GetModelRequest(model_id=model_id), metadata=on_behalf_of_caller(), timeout=TIMEOUT_S
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, "trainer") from None
+        request = trainer_pb2.GetModelRequest(model_id=model_id)
+        return await ask_for_caller(self._stub.GetModel, request, service="trainer")
 
     async def resolve_for_transcription(self, model_id: str) -> trainer_pb2.ResolvedModel:
-        try:
-            return await self._stub.ResolveTranscriptionModel(
-                trainer_pb2.ResolveTranscriptionModelRequest(model_id=model_id),
-                metadata=on_behalf_of_caller(),
-                timeout=TIMEOUT_S,
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, "trainer") from None
+        request = trainer_pb2.ResolveTranscriptionModelRequest(model_id=model_id)
+        return await ask_for_caller(self._stub.ResolveTranscriptionModel, request, service="trainer")
 
 
 def served_model(model: trainer_pb2.Model) -> ServedModel:
