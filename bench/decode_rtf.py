@@ -29,7 +29,6 @@ from pathlib import Path
 
 import harness
 
-from speech.corpora import LIBRIVOX
 from speech.decoding import DecoderPool
 from speech.engine import LoadedModel
 from speech.engines import load_model
@@ -162,8 +161,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--passes", type=int, default=3, help="passes over the recordings per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the three measurements (default 3)")
-    parser.add_argument("--librivox", type=Path, default=LIBRIVOX, help="folder of the source recordings")
-    parser.add_argument("--report", type=Path, default=Path(__file__).resolve().parent / "results" / "decode_rtf.md")
+    harness.add_shared_arguments(parser, Path(__file__).resolve().parent / "results" / "decode_rtf.md", logs=False)
     args = parser.parse_args()
     harness.write_report(args.report, asyncio.run(benchmark(args)))
 

@@ -34,7 +34,6 @@ import harness
 from harness import Clip, Stack, Summary, ms
 
 from attune.deployer.v1 import deployer_pb2 as pb
-from speech.corpora import LIBRIVOX
 from speech.engine import LoadedModel
 from speech.engines import load_model
 from speech.packages import bundled_base_package
@@ -167,9 +166,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=20, help="clips of 3-5 s (default 20)")
     parser.add_argument("--rounds", type=int, default=3, help="timed passes over the clips (default 3)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the clip windows")
-    parser.add_argument("--librivox", type=Path, default=LIBRIVOX, help="folder of the source recordings")
-    parser.add_argument("--logs", type=Path, help="copy the services' logs here before cleaning up")
-    parser.add_argument("--report", type=Path, default=REPORT, help="where the markdown report goes")
+    harness.add_shared_arguments(parser, REPORT)
     args = parser.parse_args()
     harness.write_report(args.report, asyncio.run(benchmark(args)))
 

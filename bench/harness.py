@@ -14,6 +14,7 @@ Benchmarks import it as `harness` (they run as scripts, so `bench/` is on the pa
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import io
@@ -48,6 +49,7 @@ from attune.trainer.v1 import trainer_pb2, trainer_pb2_grpc
 from common.blobs import BlobStore
 from common.settings import ServiceSettings
 from ingest.settings import IngestSettings
+from speech.corpora import LIBRIVOX
 from speech.packages import bundled_base_package
 
 ADMIN_DSN = os.environ.get("ATTUNE_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -462,3 +464,12 @@ def write_report(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     print(f"\n{text}\nwritten to {path}")
+
+
+def add_shared_arguments(parser: argparse.ArgumentParser, report: Path, *, logs: bool = True) -> None:
+    """The options every benchmark has: its recordings, its report, and (for those that run
+    services) where to keep the services' logs."""
+    parser.add_argument("--librivox", type=Path, default=LIBRIVOX, help="folder of the source recordings")
+    if logs:
+        parser.add_argument("--logs", type=Path, help="copy the services' logs here before cleaning up")
+    parser.add_argument("--report", type=Path, default=report, help="where the markdown report goes")

@@ -44,7 +44,6 @@ import harness
 from harness import Clip, Stack, Summary, ms
 
 from attune.deployer.v1 import deployer_pb2 as pb
-from speech.corpora import LIBRIVOX
 
 REPORT = Path(__file__).resolve().parent / "results" / "swap_under_load.md"
 CLIP_SECONDS = (1.0, 2.0)
@@ -442,9 +441,7 @@ def main() -> None:
     parser.add_argument("--changes", type=float, nargs="+", default=[15, 30, 45], help="seconds of each model change")
     parser.add_argument("--window", type=float, default=5, help="seconds after a change that count as its window")
     parser.add_argument("--seed", type=int, default=2, help="seed of the clip windows")
-    parser.add_argument("--librivox", type=Path, default=LIBRIVOX, help="folder of the source recordings")
-    parser.add_argument("--logs", type=Path, help="copy the services' logs here before cleaning up")
-    parser.add_argument("--report", type=Path, default=REPORT, help="where the markdown report goes")
+    harness.add_shared_arguments(parser, REPORT)
     args = parser.parse_args()
     harness.write_report(args.report, asyncio.run(benchmark(args)))
 

@@ -51,7 +51,7 @@ from common.blobs import PART_SIZE, BlobStore
 from common.migrations import apply_migrations
 from ingest.keys import create_subscription
 from ingest.settings import SCHEMA, IngestSettings
-from speech.corpora import LIBRIVOX, read_sphinx_transcription
+from speech.corpora import read_sphinx_transcription
 
 REPORT = Path(__file__).resolve().parent / "results" / "upload_throughput.md"
 
@@ -629,8 +629,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs of each side; medians are reported")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated audio")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds one ingest run may take")
-    parser.add_argument("--librivox", type=Path, default=LIBRIVOX, help="folder of the source recordings")
-    parser.add_argument("--report", type=Path, default=REPORT, help="where the markdown report goes")
+    harness.add_shared_arguments(parser, REPORT, logs=False)
     # The baseline's child process: copy FILE to BUCKET/KEY and print its figures.
     parser.add_argument("--copy", nargs=3, metavar=("FILE", "BUCKET", "KEY"), help=argparse.SUPPRESS)
     args = parser.parse_args()

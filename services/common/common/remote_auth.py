@@ -1,7 +1,9 @@
-"""Authenticating keys in services that do not own them: ask ingest's IdentityService.
+"""Identity across services: checking a key in a service that does not own keys, and
+calling another service as the current caller (their key) or for a job's subscription.
 
-A resolved key is cached briefly (by its hash, never in clear) so a busy endpoint does not
-call ingest on every request; a revoked key stops working within `ttl_seconds`.
+`RemoteKeyResolver` asks ingest's IdentityService; a resolved key is cached briefly (by its
+hash, never in clear) so a busy endpoint does not call ingest on every request, and a
+revoked key stops working within `ttl_seconds`.
 """
 
 from __future__ import annotations
