@@ -3,10 +3,8 @@ is handled twice, and a message that keeps failing is parked, not looped on."""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import aio_pika
 import asyncpg
@@ -21,19 +19,10 @@ from common.logs import correlation_id, correlation_scope
 from common.outbox import enqueue
 from common.relay import OutboxRelay
 from tests.conftest import AMQP_URL
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 SCHEMA = "ingest"  # any service schema has the shared outbox tables
-
-
-async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = 30, what: str = "condition") -> None:
-    """Polls `check` (plain or async) until it holds; fails after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await _holds(check()):
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -195,10 +184,6 @@ async def test_event_committed_while_broker_restarts_is_delivered_once(
     finally:
         await relay.stop()
         await events.stop()
-
-
-async def _holds(result: bool | Awaitable[bool]) -> bool:
-    return await result if inspect.isawaitable(result) else bool(result)
 
 
 async def _async_rows_empty(pool: asyncpg.Pool) -> bool:

@@ -19,6 +19,7 @@ from ingest.settings import IngestSettings
 from tests.deployer.fixtures import Deployer, deployer_settings_for
 from tests.deployer.helpers import base_model, endpoint_on, librivox_wav
 from tests.ingest.fixtures import Client
+from tests.polling import eventually
 from tests.stack import running
 from tests.trainer.fixtures import trainer_settings_for
 from tests.trainer.packages import broken_package, register, working_package
@@ -41,12 +42,10 @@ async def recognize(
 async def served_by_eventually(
     stub: deployer_pb2_grpc.RecognitionServiceStub, client: Client, endpoint_id: str, model_id: str, timeout: float = 60
 ) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while (await recognize(stub, client, endpoint_id)).served_by.model_id != model_id:
-        if loop.time() > deadline:
-            raise AssertionError(f"endpoint never served {model_id}")
-        await asyncio.sleep(0.1)
+    async def serves() -> bool:
+        return (await recognize(stub, client, endpoint_id)).served_by.model_id == model_id
+
+    await eventually(serves, timeout, f"the endpoint to serve {model_id}")
 
 
 async def test_swaps_under_load_fail_no_request_and_switch_at_once(
